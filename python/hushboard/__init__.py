@@ -1,0 +1,20 @@
+"""hushboard: neural speech denoising and source separation as low-latency audio effects.
+
+The package is layered: ``hushboard.ops`` (fused kernels as torch custom ops and NumPy
+functions), ``hushboard.streaming`` (stateful frame-by-frame transforms), and the command line
+(``hushboard --help``).
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "backend", "ops", "streaming"]
+
+
+def __getattr__(name: str):  # lazy: `import hushboard` stays cheap (torch loads on first use)
+    if name in ("ops", "streaming", "backend"):
+        import importlib
+
+        return importlib.import_module(f"hushboard.{name}")
+    raise AttributeError(f"module 'hushboard' has no attribute {name!r}")

@@ -1,0 +1,26 @@
+"""Smoke test: the STFT benchmark runs end to end in --quick mode."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench" / "bench_stft.py"
+TABLE_HEADER = "| case "  # first cell of every results table's header row
+
+
+def test_bench_stft_quick(tmp_path):
+    out = tmp_path / "bench.md"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    assert TABLE_HEADER in proc.stdout
+    assert "torch/hb" in proc.stdout
+    assert "## Offline (cpu)" in proc.stdout
+    assert "## Streaming, per hop" in proc.stdout
+    report = out.read_text(encoding="utf-8")
+    assert TABLE_HEADER in report and "hushboard STFT benchmark" in report
