@@ -7,7 +7,8 @@
   with ``time.perf_counter`` after a ``torch.cuda.synchronize()`` when CUDA is available.
 * ``header_lines()`` describes the machine and the build; ``set_threads(n)`` sets both torch's
   and hushboard's thread counts; ``markdown_table()`` formats results.
-* ``Settings.make(quick)`` (``Settings.fast()`` / ``Settings.full()``): few repeats and small sizes for smoke tests.
+* ``Settings.make(quick)``: ``Settings.full()``, or ``Settings.fast()`` (few repeats, for smoke
+  tests; the bench scripts also shrink their sizes with --quick).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -67,17 +68,17 @@ class Settings:
     sample_time: float
 
     @classmethod
-    def full(cls) -> "Settings":
+    def full(cls) -> Settings:
         return cls(quick=False, warmup=1, min_repeats=3, repeats=5, max_repeats=40,
                    min_time=0.25, max_time=2.0, sample_time=2e-3)
 
     @classmethod
-    def fast(cls) -> "Settings":
+    def fast(cls) -> Settings:
         return cls(quick=True, warmup=0, min_repeats=3, repeats=3, max_repeats=3,
                    min_time=0.0, max_time=0.5, sample_time=2e-4)
 
     @classmethod
-    def make(cls, quick: bool) -> "Settings":
+    def make(cls, quick: bool) -> Settings:
         return cls.fast() if quick else cls.full()
 
 
@@ -100,7 +101,7 @@ class Timer:
         self.cuda = bool(cuda) and torch.cuda.is_available()
         self.elapsed = math.nan
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:  # noqa: PYI034 - Self needs Python 3.11
         if self.cuda:
             self._start = torch.cuda.Event(enable_timing=True)
             self._end = torch.cuda.Event(enable_timing=True)
@@ -136,7 +137,7 @@ class Stats:
         if len(s) == 1:
             return s[0]
         pos = q * (len(s) - 1)
-        lo = int(math.floor(pos))
+        lo = math.floor(pos)
         hi = min(lo + 1, len(s) - 1)
         return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
@@ -202,7 +203,7 @@ def compare(
     for fn in fns:
         t1 = max(_time_sample(fn, 1, cuda), 1e-9)
         first.append(t1)
-        numbers.append(max(1, min(100_000, int(math.ceil(sample_time / t1)))))
+        numbers.append(max(1, min(100_000, math.ceil(sample_time / t1))))
     stats = {n: Stats(number=k) for n, k in zip(names, numbers)}
     k = len(fns)
     spent = 0.0
@@ -261,7 +262,8 @@ def set_threads(n: int) -> None:
 # ---- machine ----------------------------------------------------------------------------------
 def _cpuinfo() -> list[dict[str, str]]:
     try:
-        text = open("/proc/cpuinfo", encoding="utf-8", errors="replace").read()
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            text = f.read()
     except OSError:
         return []
     procs = []
@@ -324,7 +326,7 @@ def measure_bandwidth(mbytes: int = 256, threads: Iterable[int] = (1,), repeats:
     prev = torch.get_num_threads()
     ts, td = torch.from_numpy(src), torch.from_numpy(dst)
     try:
-        for k in sorted(set(int(t) for t in threads)):
+        for k in sorted({int(t) for t in threads}):
             if k <= 1:
                 out[k] = bw1
                 continue
@@ -348,24 +350,25 @@ def header_lines(extra: Sequence[tuple[str, str]] = ()) -> list[str]:
 
     bi = build_info()
     try:
-        load = open("/proc/loadavg").read().split()[:3]
-        load_s = " ".join(load)
+        with open("/proc/loadavg", encoding="utf-8") as f:
+            load_s = " ".join(f.read().split()[:3])
     except OSError:
         load_s = "n/a"
     ghz, ghz_src = cpu_ghz()
+    gpu = f"yes: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "no"
     rows: list[tuple[str, str]] = [
         ("date", _dt.datetime.now().astimezone().isoformat(timespec="seconds")),
         ("machine", f"{platform.node()} ({bi.machine})"),
-        ("CPU", f"{cpu_model()}, {os.cpu_count()} logical cores ({usable_cores()} usable), "
-                f"{ghz:.3f} GHz from {ghz_src}"),
+        ("CPU", (f"{cpu_model()}, {os.cpu_count()} logical cores ({usable_cores()} usable), "
+                 f"{ghz:.3f} GHz from {ghz_src}")),
         ("load average (1/5/15 min) at start", load_s),
         ("python", sys.version.split()[0]),
-        ("torch", f"{torch.__version__} (CPU capability {torch.backends.cpu.get_cpu_capability()}, "
-                  f"MKL {'yes' if torch.backends.mkl.is_available() else 'no'}, "
-                  f"CUDA {'yes: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no'})"),
+        ("torch", (f"{torch.__version__} (CPU capability "
+                   f"{torch.backends.cpu.get_cpu_capability()}, "
+                   f"MKL {'yes' if torch.backends.mkl.is_available() else 'no'}, CUDA {gpu})")),
         ("numpy", np.__version__),
-        ("hushboard", f"{hushboard.__version__}, SIMD path {bi.cpu_simd}, {bi.num_threads} threads "
-                      f"by default, compiler {bi.compiler}"),
+        ("hushboard", (f"{hushboard.__version__}, SIMD path {bi.cpu_simd}, {bi.num_threads} "
+                       f"threads by default, compiler {bi.compiler}")),
         ("hushboard CUDA", (f"compiled, archs {bi.cuda_archs or '?'}, devices "
                             f"{', '.join(bi.cuda_devices) or 'none'}") if bi.with_cuda
          else "not compiled"),
@@ -404,4 +407,6 @@ def fmt_time(seconds: float, unit: str = "ms") -> str:
         return f"{v:.1f}"
     if v >= 1:
         return f"{v:.2f}"
-    return f"{v:.3f}"
+    if v >= 0.01:
+        return f"{v:.3f}"
+    return f"{v:.2g}"

@@ -23,16 +23,14 @@ import sys
 import time
 from dataclasses import dataclass
 
+import hushboard.ops as hbo
 import numpy as np
 import torch
+from hushboard.backend import build_info
+from hushboard.streaming import StftRoundTrip, StftStream
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import _harness as H  # noqa: E402
-
-import hushboard.ops as hbo  # noqa: E402
-from hushboard.backend import build_info  # noqa: E402
-from hushboard.streaming import StftRoundTrip, StftStream  # noqa: E402
+import _harness as H
 
 POWER = 0.3
 EPS = 1e-12
@@ -122,7 +120,7 @@ def rel_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def offline_cases(cfg: Config, batch: int, device: str, seconds: float, gen: torch.Generator):
     """[(case name, hushboard fn, torch fn, bytes, flops)] for one configuration."""
-    length = int(round(seconds * cfg.sr))
+    length = round(seconds * cfg.sr)
     x = torch.randn(batch, length, generator=gen).to(device)
     w = torch.hann_window(cfg.win, device=device)
     n, hop, wl = cfg.n_fft, cfg.hop, cfg.win
@@ -184,10 +182,12 @@ def run_offline(args, settings: H.Settings, m: Machine, seconds: float, progress
                     st = H.compare({"hushboard": hb_fn, "torch": th_fn}, settings, warmup=0,
                                    cuda=cuda)
                     mem, fl, floor = floors(m, threads, nbytes, flops)
-                    results.append(dict(case=name, config=cfg.label, batch=batch,
-                                        threads=threads, hb=st["hushboard"], th=st["torch"],
-                                        mem=mem, flop=fl, floor=floor, err=err))
-                progress(f"{cfg.label}, batch {batch}, {threads or device} thread(s): "
+                    results.append({"case": name, "config": cfg.label, "batch": batch,
+                                    "threads": threads, "hb": st["hushboard"],
+                                    "th": st["torch"], "mem": mem, "flop": fl, "floor": floor,
+                                    "err": err})
+                where = "CUDA" if cuda else f"{threads} thread(s)"
+                progress(f"{cfg.label}, batch {batch}, {where}: "
                          f"{time.perf_counter() - t0:.1f} s")
     return results
 
@@ -313,22 +313,26 @@ def run_streaming(args, settings: H.Settings, m: Machine, progress) -> list[dict
         hb_a.process(rng.standard_normal(2 * n).astype(np.float32))  # prime: 1 frame per hop
         assert hb_a.process(h).shape == (cfg.bins, 1)
         ta, na = TorchAnalysis(cfg), NumpyAnalysis(cfg)
-        st = H.compare({"hushboard": lambda: hb_a.process(h), "torch": lambda: ta(h),
-                        "numpy": lambda: na(h)}, settings)
+        st = H.compare({"hushboard": lambda s=hb_a, h=h: s.process(h),
+                        "torch": lambda f=ta, h=h: f(h), "numpy": lambda f=na, h=h: f(h)},
+                       settings)
         nbytes = hop * 4 + cfg.bins * 8
         mem, fl, floor = floors(m, 1, nbytes, fft_flops(n, 1))
-        results.append(dict(case=f"stream analysis, compressed (p={POWER})", config=cfg.label,
-                            threads=threads, hb=st["hushboard"], th=st["torch"], np=st["numpy"],
-                            mem=mem, flop=fl, floor=floor, err=err_a))
+        results.append({"case": f"stream analysis, compressed (p={POWER})",
+                        "config": cfg.label, "threads": threads, "hb": st["hushboard"],
+                        "th": st["torch"], "np": st["numpy"], "mem": mem, "flop": fl,
+                        "floor": floor, "err": err_a})
 
         hb_r = StftRoundTrip(n, hop)
         tr, nr = TorchRoundTrip(cfg), NumpyRoundTrip(cfg)
-        st = H.compare({"hushboard": lambda: hb_r.process(h), "torch": lambda: tr(h),
-                        "numpy": lambda: nr(h)}, settings)
+        st = H.compare({"hushboard": lambda s=hb_r, h=h: s.process(h),
+                        "torch": lambda f=tr, h=h: f(h), "numpy": lambda f=nr, h=h: f(h)},
+                       settings)
         mem, fl, floor = floors(m, 1, hop * 8, fft_flops(n, 2))
-        results.append(dict(case="stream analysis + synthesis", config=cfg.label,
-                            threads=threads, hb=st["hushboard"], th=st["torch"], np=st["numpy"],
-                            mem=mem, flop=fl, floor=floor, err=err_r))
+        results.append({"case": "stream analysis + synthesis", "config": cfg.label,
+                        "threads": threads, "hb": st["hushboard"], "th": st["torch"],
+                        "np": st["numpy"], "mem": mem, "flop": fl, "floor": floor,
+                        "err": err_r})
         progress(f"streaming {cfg.label}: {time.perf_counter() - t0:.1f} s")
     return results
 
@@ -413,8 +417,8 @@ def _cuda_machine(quick: bool) -> tuple[Machine, list[tuple[str, str]]]:
         ("GPU memory bandwidth (measured)",
          f"{bw / 1e9:.0f} GB/s, device-to-device `copy_` of {n * 4 >> 20} MB, read + write"),
         ("GPU FP32 peak (assumed)",
-         f"{peak / 1e12:.1f} TFLOP/s = {props.multi_processor_count} SMs x 128 FP32 lanes x 2 "
-         f"(FMA) x {ghz:.3f} GHz ({ghz_src})"),
+         (f"{peak / 1e12:.1f} TFLOP/s = {props.multi_processor_count} SMs x 128 FP32 lanes "
+          f"x 2 (FMA) x {ghz:.3f} GHz ({ghz_src})")),
     ]
     return Machine({0: bw}, peak, 1, cuda=True), extra
 
@@ -469,10 +473,10 @@ def main(argv: list[str] | None = None) -> int:
                   else "full") + f"; device {args.device}; signals {seconds:g} s, float32, "
                   "Hann window, center=True, reflect padding; batches "
                   + ", ".join(map(str, batches_for(args.device, args.quick)))),
-        ("inputs", "iSTFT rows give both the same spectrum: C-contiguous (batch, bins, "
-                   "frames) as `hushboard.ops.stft` returns, except 'torch.stft layout': the "
-                   "frames-major view that `torch.stft` returns"),
-        ("timing", "hushboard and torch interleaved round-robin (order alternating); median "
+        ("inputs", ("iSTFT rows give both the same spectrum: C-contiguous (batch, bins, "
+                    "frames) as `hushboard.ops.stft` returns, except 'torch.stft layout': the "
+                    "frames-major view that `torch.stft` returns")),
+        ("timing", "hushboard and torch interleaved round-robin (starting case rotating); median "
                    f"and p10–p90 of {settings.repeats} to {settings.max_repeats} samples "
                    f"(>= {settings.min_time:g} s per case, or only {settings.min_repeats} "
                    f"once a case has taken {settings.max_time:g} s); offline cases: 1 untimed "
@@ -491,22 +495,24 @@ def main(argv: list[str] | None = None) -> int:
                 f"{k} thread{'s' if k > 1 else ''}: {v / 1e9:.1f} GB/s" for k, v in bw.items())
              + f" — copy of {64 if args.quick else 256} MB, (read + write) / time, best of "
                "runs; 1 thread `np.copyto`, n threads max(that, torch `copy_`)"),
-            ("FLOP peak (assumed)", f"{peak1 / 1e9:.1f} GFLOP/s per thread = 32 flop/cycle "
-             f"(2 x 8-wide FP32 FMA, AVX2) x {ghz:.3f} GHz ({ghz_src}); n threads = "
-             f"min(n, {cores} cores) x that"),
+            ("FLOP peak (assumed)", (f"{peak1 / 1e9:.1f} GFLOP/s per thread = 32 flop/cycle "
+                                     f"(2 x 8-wide FP32 FMA, AVX2) x {ghz:.3f} GHz "
+                                     f"({ghz_src}); n threads = min(n, {cores} cores) x that")),
         ]
     else:
         m, more = _cuda_machine(args.quick)
         extra += more
         if not build_info().with_cuda:
-            extra.append(("WARNING", "hushboard was built without CUDA: its CUDA calls run the "
-                                     "pure-torch reference, so the hushboard column is torch"))
+            extra.append(("WARNING", ("hushboard was built without CUDA: its CUDA calls run "
+                                      "the pure-torch reference, so the hushboard column is "
+                                      "torch")))
     extra += [
-        ("floor", "max(mem floor, FLOP floor). mem floor = (signal + spectrum bytes, each "
-                  "read or written once) / bandwidth; FLOP floor = frames x 5 N log2 N / 2 / "
-                  "peak (the FFTs only: windowing, compression, overlap-add not counted)"),
-        ("rel diff", "max |hushboard - torch| / max |torch| of one call (streaming round trip: "
-                     "reconstruction error of the delayed input, worst of the three forms)"),
+        ("floor", ("max(mem floor, FLOP floor). mem floor = (signal + spectrum bytes, each "
+                   "read or written once) / bandwidth; FLOP floor = frames x 5 N log2 N / 2 / "
+                   "peak (the FFTs only: windowing, compression, overlap-add not counted)")),
+        ("rel diff", ("max |hushboard - torch| / max |torch| of one call (streaming round "
+                      "trip: reconstruction error of the delayed input, worst of the three "
+                      "forms)")),
     ]
 
     emit("# hushboard STFT benchmark")

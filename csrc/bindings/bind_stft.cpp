@@ -3,10 +3,14 @@
 #include <pybind11/complex.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
+#include <algorithm>
+#include <chrono>
 #include <complex>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "hushboard/cuda.h"
 #include "hushboard/stft.h"
@@ -14,6 +18,7 @@
 
 namespace py = pybind11;
 using hb::StftParams;
+using hb::stft_num_bins;
 
 namespace {
 
@@ -195,6 +200,44 @@ void bind_stft(py::module_& m) {
       py::arg("length"), py::arg("stream"), py::arg("n_fft"), py::arg("hop_length"),
       py::arg("center"), py::arg("normalized"), py::arg("onesided"), py::arg("kind"),
       py::arg("power"));
+
+  // ---- streaming cost measured inside C++ (for bench/: no Python per hop) ----
+  m.def(
+      "stream_cost_ns",
+      [](int64_t n_fft, int64_t hop, FArr w, int kind, double power, const std::string& what,
+         int64_t hops, int64_t rounds) {
+        HB_CHECK(what == "analysis" || what == "roundtrip", "what must be 'analysis' or 'roundtrip'");
+        StftParams p = make_params(n_fft, hop, true, 1, false, true, kind, power);
+        std::vector<float> wv = window_vec(w, n_fft);
+        std::vector<float> x(static_cast<size_t>(hop * hops));
+        for (size_t i = 0; i < x.size(); ++i) x[i] = float((i * 7919) % 2000) / 1000.0f - 1.0f;
+        std::vector<float> y(static_cast<size_t>(hop));
+        std::vector<float> frames(static_cast<size_t>(stft_num_bins(p) * 2 * 2));
+        std::vector<double> per_round;
+        py::gil_scoped_release nogil;
+        if (what == "analysis") {
+          hb::StftStreamer s(p, wv.data(), 1);
+          for (int64_t r = 0; r < rounds; ++r) {
+            auto t0 = std::chrono::steady_clock::now();
+            for (int64_t i = 0; i < hops; ++i) s.push(x.data() + i * hop, hop, hop, frames.data(), 2);
+            auto t1 = std::chrono::steady_clock::now();
+            per_round.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count() / double(hops));
+          }
+        } else {
+          hb::StftRoundTrip s(p, wv.data(), 1);
+          for (int64_t r = 0; r < rounds; ++r) {
+            auto t0 = std::chrono::steady_clock::now();
+            for (int64_t i = 0; i < hops; ++i) s.process(x.data() + i * hop, hop, y.data(), hop, hop);
+            auto t1 = std::chrono::steady_clock::now();
+            per_round.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count() / double(hops));
+          }
+        }
+        std::sort(per_round.begin(), per_round.end());
+        return per_round;
+      },
+      py::arg("n_fft"), py::arg("hop_length"), py::arg("window"), py::arg("kind"),
+      py::arg("power"), py::arg("what"), py::arg("hops") = 2000, py::arg("rounds") = 7,
+      "Sorted per-round mean ns per hop of a one-channel stream fed one hop at a time");
 
   // ---- NumPy streams ----
   py::class_<hb::StftStreamer>(m, "StftStreamer")

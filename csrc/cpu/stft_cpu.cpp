@@ -88,18 +88,16 @@ namespace {
 struct PlanStorage {
   RealFftPlan plan;
   std::vector<std::vector<float>> stage_tw;
-  std::vector<float> rtw;
+  std::vector<float> rtw, stw_re, stw_im;
 };
 
-std::unique_ptr<PlanStorage> make_plan(int64_t n) {
-  auto st = std::make_unique<PlanStorage>();
-  const int64_t m = n / 2;
-  st->plan.n = n;
-  st->plan.half.m = m;
+// Stockham stages for a lane-parallel complex FFT of size m (radix 4 first, then 2, 3, 5).
+void build_fft_plan(int64_t m, FftPlan& plan, std::vector<std::vector<float>>& store) {
+  plan.m = m;
   int64_t rest = m, len = m;
   int ns = 0;
   auto add_stage = [&](int r) {
-    st->plan.half.radix[ns] = r;
+    plan.radix[ns] = r;
     std::vector<float> tw;
     const int64_t mm = len / r;
     for (int64_t p = 0; p < mm; ++p)
@@ -108,7 +106,8 @@ std::unique_ptr<PlanStorage> make_plan(int64_t n) {
         tw.push_back(float(std::cos(a)));
         tw.push_back(float(-std::sin(a)));
       }
-    st->stage_tw.push_back(std::move(tw));
+    store.push_back(std::move(tw));
+    plan.twiddle[ns] = store.back().data();
     len /= r;
     ++ns;
   };
@@ -116,14 +115,36 @@ std::unique_ptr<PlanStorage> make_plan(int64_t n) {
   while (rest % 2 == 0) { add_stage(2); rest /= 2; }
   while (rest % 3 == 0) { add_stage(3); rest /= 3; }
   while (rest % 5 == 0) { add_stage(5); rest /= 5; }
-  st->plan.half.nstages = ns;
-  for (int i = 0; i < ns; ++i) st->plan.half.twiddle[i] = st->stage_tw[size_t(i)].data();
-  for (int64_t k = 0; k <= m / 2; ++k) {
+  plan.nstages = ns;
+}
+
+std::unique_ptr<PlanStorage> make_plan(int64_t n) {
+  auto st = std::make_unique<PlanStorage>();
+  const int64_t m = n / 2;
+  st->plan.n = n;
+  st->stage_tw.reserve(2 * kMaxStages);  // pointers into it must stay valid
+  build_fft_plan(m, st->plan.half, st->stage_tw);
+  for (int64_t k = 0; k <= m / 2 + 8; ++k) {  // a few past n/4 for whole-vector loads
     const double a = 2.0 * M_PI * double(k) / double(n);
     st->rtw.push_back(float(std::cos(a)));
     st->rtw.push_back(float(-std::sin(a)));
   }
   st->plan.rtw = st->rtw.data();
+  if (m % 8 == 0 && m / 8 >= 8) {
+    const int64_t p = m / 8;
+    build_fft_plan(p, st->plan.sub, st->stage_tw);
+    st->stw_re.resize(size_t(8 * p));
+    st->stw_im.resize(size_t(8 * p));
+    for (int64_t k1 = 0; k1 < 8; ++k1)
+      for (int64_t j = 0; j < p; ++j) {
+        const double a = 2.0 * M_PI * double(j * k1) / double(m);
+        st->stw_re[size_t(k1 * p + j)] = float(std::cos(a));
+        st->stw_im[size_t(k1 * p + j)] = float(-std::sin(a));
+      }
+    st->plan.stw_re = st->stw_re.data();
+    st->plan.stw_im = st->stw_im.data();
+    st->plan.single = true;
+  }
   return st;
 }
 

@@ -24,6 +24,13 @@ struct RealFftPlan {
   int64_t n = 0;
   FftPlan half;
   const float* rtw = nullptr;  // k = 0..n/4: (cos, -sin)(2 pi k / n)
+  // One frame at a time (streaming): the half-size FFT of size m = 8*p is split as n = l*p + j
+  // (an 8-point DFT across l in vector lanes, twiddles, then a lane-parallel p-point FFT).
+  // Available when m % 8 == 0 and p >= 8.
+  bool single = false;
+  FftPlan sub;                      // size p
+  const float* stw_re = nullptr;    // [k1 * p + j] = cos(2 pi j k1 / m), k1 = 0..7
+  const float* stw_im = nullptr;    // -sin(...)
 };
 
 enum : int { kKindComplex = 0, kKindMagnitude = 1, kKindCompressed = 2 };
@@ -44,6 +51,9 @@ struct AnalysisJob {
   int kind;                // kKind*
   float power_exp;         // compressed: multiply X by |X|^(2*power_exp) (power_exp = (c-1)/2)
   float scale_interior, scale_edge;  // bins 1..n/2-1, and bins 0 and n/2
+  // optional (streams): window[2i] and window[2i+1], for the one-frame path
+  const float* window_even = nullptr;
+  const float* window_odd = nullptr;
 };
 
 // Spectrum bins (onesided) -> windowed frames overlap-added.
@@ -60,6 +70,16 @@ struct SynthesisJob {
   bool accumulate;         // add into ola (frames in order) instead of overwriting it
 };
 
+// One-frame kernels for streams (plan->single must be true). analysis1 transforms the n_fft
+// samples at `frame` into column `col` of out; synthesis1 adds the windowed inverse of column
+// `col` of spec to ola[0 .. n_fft).
+struct SingleFrameKernels {
+  void (*analysis1)(const AnalysisJob& job, const float* frame, float* out, int64_t col,
+                    float* scratch);
+  void (*synthesis1)(const SynthesisJob& job, const float* spec, int64_t col, float* ola,
+                     float* scratch);
+};
+
 struct ArchKernels {
   const char* name;
   // frames [t0, t1) of one signal row -> out row
@@ -69,6 +89,7 @@ struct ArchKernels {
   void (*synthesis)(const SynthesisJob& job, const float* spec, float* ola, int64_t o0,
                     int64_t o1, float* scratch);
   bool (*all_finite)(const float* x, int64_t n);
+  SingleFrameKernels single;
 };
 
 // Scratch floats the kernels need (32-byte aligned).

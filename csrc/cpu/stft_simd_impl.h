@@ -580,6 +580,263 @@ static void synthesis(const SynthesisJob& J, const float* spec, float* ola, int6
   }
 }
 
+// ---- one frame at a time (streams) --------------------------------------------------------------
+static inline v8 reverse8(v8 a) {
+#if defined(__AVX2__)
+  return (v8)_mm256_permutevar8x32_ps((__m256)a, _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0));
+#else
+  v8 r;
+  for (int j = 0; j < 8; ++j) r[j] = a[7 - j];
+  return r;
+#endif
+}
+
+// forward 4-point DFT of (r[i], im[i]) i = 0..3 into (or[k], oi[k])
+static inline void dft4v(const v8* r, const v8* im, v8* orr, v8* oi) {
+  v8 t0r = r[0] + r[2], t0i = im[0] + im[2];
+  v8 t1r = r[0] - r[2], t1i = im[0] - im[2];
+  v8 t2r = r[1] + r[3], t2i = im[1] + im[3];
+  v8 t3r = im[1] - im[3], t3i = r[3] - r[1];  // -i (a1 - a3)
+  orr[0] = t0r + t2r; oi[0] = t0i + t2i;
+  orr[1] = t1r + t3r; oi[1] = t1i + t3i;
+  orr[2] = t0r - t2r; oi[2] = t0i - t2i;
+  orr[3] = t1r - t3r; oi[3] = t1i - t3i;
+}
+
+// forward 8-point DFT across the eight vectors (lane-parallel), in place
+static inline void dft8v(v8* ar, v8* ai) {
+  const float c = 0.707106781186547524f;
+  v8 sr[4], si[4], dr[4], di[4];
+  for (int j = 0; j < 4; ++j) {
+    sr[j] = ar[j] + ar[j + 4];
+    si[j] = ai[j] + ai[j + 4];
+    dr[j] = ar[j] - ar[j + 4];
+    di[j] = ai[j] - ai[j + 4];
+  }
+  {  // d1 *= (c, -c)
+    v8 r = dr[1], i = di[1];
+    dr[1] = c * (r + i);
+    di[1] = c * (i - r);
+  }
+  {  // d2 *= -i
+    v8 r = dr[2];
+    dr[2] = di[2];
+    di[2] = -r;
+  }
+  {  // d3 *= (-c, -c)
+    v8 r = dr[3], i = di[3];
+    dr[3] = c * (i - r);
+    di[3] = -c * (r + i);
+  }
+  v8 er[4], ei[4], orr[4], oi[4];
+  dft4v(sr, si, er, ei);
+  dft4v(dr, di, orr, oi);
+  for (int k = 0; k < 4; ++k) {
+    ar[2 * k] = er[k];
+    ai[2 * k] = ei[k];
+    ar[2 * k + 1] = orr[k];
+    ai[2 * k + 1] = oi[k];
+  }
+}
+
+// Complex FFT of size m = 8p of one sequence; load(n, re, im) gives elements n..n+7. The result
+// is written to the split arrays xr, xi (m floats each).
+template <class Load>
+static inline void single_fft(const RealFftPlan& R, Load load, v8* br, v8* bi, v8* tr, v8* ti,
+                              float* xr, float* xi) {
+  const int64_t p = R.sub.m;
+  for (int64_t m0 = 0; m0 < p; m0 += 8) {
+    const int64_t mb = m0 + 8 > p ? p - 8 : m0;  // the last block overlaps: same values again
+    v8 ar[8], ai[8];
+    for (int l = 0; l < 8; ++l) load(mb + p * l, ar[l], ai[l]);
+    dft8v(ar, ai);
+    for (int k1 = 1; k1 < 8; ++k1) {
+      const v8 wr = loadu(R.stw_re + k1 * p + mb), wi = loadu(R.stw_im + k1 * p + mb);
+      const v8 r = ar[k1] * wr - ai[k1] * wi;
+      ai[k1] = ar[k1] * wi + ai[k1] * wr;
+      ar[k1] = r;
+    }
+    transpose8(ar);
+    transpose8(ai);
+    for (int j = 0; j < 8; ++j) {
+      br[mb + j] = ar[j];
+      bi[mb + j] = ai[j];
+    }
+  }
+  v8 *yr = br, *yi = bi, *zr = tr, *zi = ti;
+  fft_lanes(R.sub, yr, yi, zr, zi);
+  for (int64_t k2 = 0; k2 < p; ++k2) {
+    storeu(xr + 8 * k2, yr[k2]);
+    storeu(xi + 8 * k2, yi[k2]);
+  }
+}
+
+static void analysis1(const AnalysisJob& J, const float* frame, float* out, int64_t col,
+                      float* scratch) {
+  const RealFftPlan& R = *J.plan;
+  const int64_t N = J.n_fft, M = N / 2, p = R.sub.m;
+  v8* br = reinterpret_cast<v8*>(scratch);
+  v8* bi = br + p;
+  v8* tr = bi + p;
+  v8* ti = tr + p;
+  float* xr = reinterpret_cast<float*>(ti + p);
+  float* xi = xr + M + 8;
+  const float* we = J.window_even;
+  const float* wo = J.window_odd;
+  single_fft(
+      R,
+      [&](int64_t n, v8& re, v8& im) {
+        load_deinterleaved(frame + 2 * n, re, im);
+        re *= loadu(we + n);
+        im *= loadu(wo + n);
+      },
+      br, bi, tr, ti, xr, xi);
+  // split the half-size spectrum into real-spectrum bins 0..M (contiguous in sr, si)
+  float* sr = xi + M + 8;
+  float* si = sr + M + 16;
+  sr[0] = xr[0] + xi[0];
+  si[0] = 0.0f;
+  sr[M] = xr[0] - xi[0];
+  si[M] = 0.0f;
+  const int64_t half = M / 2;
+  for (int64_t k0 = 1; k0 <= half; k0 += 8) {
+    const int64_t kb = k0 + 7 > half ? half - 7 : k0;  // the last block overlaps
+    const v8 a = loadu(xr + kb), b = loadu(xi + kb);
+    const v8 c = reverse8(loadu(xr + M - kb - 7)), d = reverse8(loadu(xi + M - kb - 7));
+    v8 wr, wi;
+    load_deinterleaved(R.rtw + 2 * kb, wr, wi);
+    const v8 er = 0.5f * (a + c), ei = 0.5f * (b - d);
+    const v8 orr = 0.5f * (b + d), oi = 0.5f * (c - a);
+    const v8 wor = orr * wr - oi * wi, woi = orr * wi + oi * wr;
+    storeu(sr + kb, er + wor);
+    storeu(si + kb, ei + woi);
+    storeu(sr + M - kb - 7, reverse8(er - wor));
+    storeu(si + M - kb - 7, reverse8(woi - ei));
+  }
+  // post-op on whole vectors of bins, then store the column
+  const int64_t F = J.out_frames, nb = M + 1;
+  const float sc = J.scale_interior, se = J.scale_edge;
+  for (int64_t k0 = 0; k0 < nb; k0 += 8) {
+    v8 re = loadu(sr + k0) * sc, im = loadu(si + k0) * sc;
+    if (k0 == 0) {
+      re[0] = sr[0] * se;
+      im[0] = 0.0f;
+    }
+    if (k0 <= M && M < k0 + 8) {
+      re[M - k0] = sr[M] * se;
+      im[M - k0] = 0.0f;
+    }
+    const int nv = int(nb - k0 < 8 ? nb - k0 : 8);
+    if (J.kind == kKindMagnitude) {
+      const v8 mag = vsqrt(re * re + im * im);
+      if (F == 1 && nv == 8) {
+        storeu(out + k0 + col, mag);
+      } else {
+        float tmp[8];
+        storeu(tmp, mag);
+        for (int j = 0; j < nv; ++j) out[(k0 + j) * F + col] = tmp[j];
+      }
+      if (!J.onesided)
+        for (int j = 0; j < nv; ++j)
+          if (k0 + j > 0 && k0 + j < M) out[(N - k0 - j) * F + col] = mag[j];
+      continue;
+    }
+    if (J.kind == kKindCompressed) {
+      const v8 g = pow_mag2(re, im, J.power_exp, split_hi(J.power_exp));
+      re *= g;
+      im *= g;
+    }
+    float tmp[16];
+    if (F == 1 && nv == 8) {
+      store_interleaved(out + 2 * (k0 + col), re, im);
+    } else {
+      store_interleaved(tmp, re, im);
+      for (int j = 0; j < nv; ++j) {
+        float* q = out + 2 * ((k0 + j) * F + col);
+        q[0] = tmp[2 * j];
+        q[1] = tmp[2 * j + 1];
+      }
+    }
+    if (!J.onesided)
+      for (int j = 0; j < nv; ++j)
+        if (k0 + j > 0 && k0 + j < M) {
+          float* q = out + 2 * ((N - k0 - j) * F + col);
+          q[0] = re[j];
+          q[1] = -im[j];
+        }
+  }
+}
+
+static void synthesis1(const SynthesisJob& J, const float* spec, int64_t col, float* ola,
+                       float* scratch) {
+  const RealFftPlan& R = *J.plan;
+  const int64_t N = J.n_fft, M = N / 2, p = R.sub.m, F = J.in_frames;
+  v8* br = reinterpret_cast<v8*>(scratch);
+  v8* bi = br + p;
+  v8* tr = bi + p;
+  v8* ti = tr + p;
+  float* xr = reinterpret_cast<float*>(ti + p);
+  float* xi = xr + M + 8;
+  float* zr = xi + M + 8;  // swap(Z): the inverse FFT through the forward one
+  float* zi = zr + M + 8;
+  auto bins = [&](int64_t k0, int64_t dir, v8& re, v8& im) {
+    for (int j = 0; j < 8; ++j) {
+      const float* q = spec + 2 * ((k0 + dir * j) * F + col);
+      re[j] = q[0];
+      im[j] = q[1];
+    }
+    if (J.kind == kKindCompressed) {
+      const v8 g = pow_mag2(re, im, J.power_exp, split_hi(J.power_exp));
+      re *= g;
+      im *= g;
+    }
+  };
+  {
+    v8 x0r, x0i, xmr, xmi;
+    bins(0, 0, x0r, x0i);  // lane 0 is bin 0 (all lanes hold it)
+    bins(M, 0, xmr, xmi);
+    const float e0 = J.edge_mul * x0r[0], em = J.edge_mul * xmr[0];
+    zi[0] = 0.5f * (e0 + em);
+    zr[0] = 0.5f * (e0 - em);
+  }
+  const int64_t half = M / 2;
+  for (int64_t k0 = 1; k0 <= half; k0 += 8) {
+    const int64_t kb = k0 + 7 > half ? half - 7 : k0;
+    v8 ar, ai, br_, bi_;
+    bins(kb, 1, ar, ai);
+    bins(M - kb, -1, br_, bi_);
+    bi_ = -bi_;  // B = conj(X[M-k])
+    const v8 er = 0.5f * (ar + br_), ei = 0.5f * (ai + bi_);
+    const v8 dr = 0.5f * (ar - br_), di = 0.5f * (ai - bi_);
+    v8 wr, wi;
+    load_deinterleaved(R.rtw + 2 * kb, wr, wi);
+    wi = -wi;  // conj(W^k)
+    const v8 orr = dr * wr - di * wi, oi = dr * wi + di * wr;
+    storeu(zi + kb, er - oi);
+    storeu(zr + kb, ei + orr);
+    storeu(zi + M - kb - 7, reverse8(er + oi));
+    storeu(zr + M - kb - 7, reverse8(orr - ei));
+  }
+  single_fft(
+      R,
+      [&](int64_t n, v8& re, v8& im) {
+        re = loadu(zr + n);
+        im = loadu(zi + n);
+      },
+      br, bi, tr, ti, xr, xi);
+  // swapped result: z_re = xi, z_im = xr; frame x[2n] = z_re[n], x[2n+1] = z_im[n]
+  const float fscale = J.scale / float(M);
+  const float* w = J.window;
+  for (int64_t n = 0; n < M; n += 8) {
+    float q[16];
+    store_interleaved(q, loadu(xi + n), loadu(xr + n));
+    const v8 lo = loadu(q) * (loadu(w + 2 * n) * fscale);
+    const v8 hi = loadu(q + 8) * (loadu(w + 2 * n + 8) * fscale);
+    storeu(ola + 2 * n, loadu(ola + 2 * n) + lo);
+    storeu(ola + 2 * n + 8, loadu(ola + 2 * n + 8) + hi);
+  }
+}
+
 static bool all_finite(const float* x, int64_t n) {
   v8i acc = splat_i(0);
   const v8i expo = splat_i(0x7f800000);
@@ -591,7 +848,8 @@ static bool all_finite(const float* x, int64_t n) {
   return ok;
 }
 
-static const ArchKernels kKernels = {HB_ARCH_NAME, &analysis, &synthesis, &all_finite};
+static const ArchKernels kKernels = {HB_ARCH_NAME, &analysis, &synthesis, &all_finite,
+                                     {&analysis1, &synthesis1}};
 
 }  // namespace HB_ARCH
 }  // namespace detail

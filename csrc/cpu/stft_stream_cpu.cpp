@@ -28,6 +28,7 @@ void check_stream_params(const StftParams& p, int64_t channels) {
 struct StftStreamer::Impl {
   AnalysisJob job{};
   AlignedFloats buf, scratch;
+  std::vector<float> w_even, w_odd;
   const ArchKernels* kernels = nullptr;
 };
 
@@ -52,6 +53,16 @@ StftStreamer::StftStreamer(const StftParams& p, const float* window, int64_t cha
                                                                  : kKindComplex;
   J.power_exp = float((p.power - 1.0) / 2.0);
   J.scale_interior = J.scale_edge = p.normalized ? float(1.0 / std::sqrt(double(N))) : 1.0f;
+  for (int64_t i = 0; i < N / 2; ++i) {
+    impl_->w_even.push_back(window_[size_t(2 * i)]);
+    impl_->w_odd.push_back(window_[size_t(2 * i + 1)]);
+  }
+  for (int i = 0; i < 8; ++i) {  // padding for whole-vector loads
+    impl_->w_even.push_back(0.0f);
+    impl_->w_odd.push_back(0.0f);
+  }
+  J.window_even = impl_->w_even.data();
+  J.window_odd = impl_->w_odd.data();
   reset();
 }
 
@@ -87,8 +98,15 @@ void StftStreamer::push(const float* x, int64_t n, int64_t x_stride, float* out,
     if (k == 0) continue;
     J.length = fill_;
     J.col_offset = col;
-    for (int64_t c = 0; c < channels_; ++c)
-      impl_->kernels->analysis(J, buf + c * cap_, out + c * row, 0, k, impl_->scratch.get());
+    if (J.plan->single) {  // one frame at a time: no lanes wasted
+      for (int64_t c = 0; c < channels_; ++c)
+        for (int64_t t = 0; t < k; ++t)
+          impl_->kernels->single.analysis1(J, buf + c * cap_ + t * hop, out + c * row, col + t,
+                                           impl_->scratch.get());
+    } else {
+      for (int64_t c = 0; c < channels_; ++c)
+        impl_->kernels->analysis(J, buf + c * cap_, out + c * row, 0, k, impl_->scratch.get());
+    }
     col += k;
     const int64_t drop = k * hop;
     for (int64_t c = 0; c < channels_; ++c)
@@ -161,6 +179,25 @@ void IstftStreamer::push(const float* spec, int64_t k, int64_t in_stride, float*
   const int64_t preroll = p_.center ? N / 2 : 0;
   SynthesisJob J = impl_->job;
   J.in_frames = in_stride;
+  if (J.plan->single) {  // one frame at a time into an n_fft accumulator
+    for (int64_t f = 0; f < k; ++f) {
+      for (int64_t c = 0; c < channels_; ++c) {
+        float* acc = impl_->acc.get() + c * L;
+        impl_->kernels->single.synthesis1(J, spec + c * spec_row, col0 + f, acc,
+                                          impl_->scratch.get());
+        float* o = out + c * out_stride + f * hop;
+        for (int64_t i = 0; i < hop; ++i) {
+          const int64_t a = emitted_ + i;
+          const double inv = a < N ? inv_head_[size_t(a)] : inv_steady_[size_t(a % hop)];
+          o[i] = a < preroll ? 0.0f : float(double(acc[i]) * inv);
+        }
+        std::memmove(acc, acc + hop, sizeof(float) * size_t(N - hop));
+        std::memset(acc + (N - hop), 0, sizeof(float) * size_t(hop));
+      }
+      emitted_ += hop;
+    }
+    return;
+  }
   for (int64_t f0 = 0; f0 < k; f0 += kChunkFrames) {
     const int64_t kc = std::min(kChunkFrames, k - f0);
     const int64_t span = N + (kc - 1) * hop, emit = kc * hop;

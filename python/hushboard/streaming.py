@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from hushboard.ops._native import _C
-from hushboard.ops.stft import _KINDS, _resolve_frame_args, _resolve_window
+from hushboard.ops._stft import _KINDS, _resolve_frame_args, _resolve_window
 
 __all__ = ["IstftStream", "StftRoundTrip", "StftStream"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hushboard.ops.stft import (
+from hushboard.ops._stft import (
     WINDOWS,
     get_window,
     istft,
