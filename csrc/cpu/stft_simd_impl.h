@@ -671,16 +671,29 @@ static inline void single_fft(const RealFftPlan& R, Load load, v8* br, v8* bi, v
   }
 }
 
+// Scratch of the one-frame kernels: the lane FFT's buffers (p vectors each), the half-size
+// spectrum (split re/im), then room for the kernel's own arrays.
+struct SingleScratch {
+  v8 *br, *bi, *tr, *ti;
+  float *xr, *xi, *rest;
+  SingleScratch(float* scratch, int64_t p, int64_t m) {
+    br = reinterpret_cast<v8*>(scratch);
+    bi = br + p;
+    tr = bi + p;
+    ti = tr + p;
+    xr = reinterpret_cast<float*>(ti + p);
+    xi = xr + m + 8;
+    rest = xi + m + 8;
+  }
+};
+
 static void analysis1(const AnalysisJob& J, const float* frame, float* out, int64_t col,
                       float* scratch) {
   const RealFftPlan& R = *J.plan;
-  const int64_t N = J.n_fft, M = N / 2, p = R.sub.m;
-  v8* br = reinterpret_cast<v8*>(scratch);
-  v8* bi = br + p;
-  v8* tr = bi + p;
-  v8* ti = tr + p;
-  float* xr = reinterpret_cast<float*>(ti + p);
-  float* xi = xr + M + 8;
+  const int64_t N = J.n_fft, M = N / 2;
+  SingleScratch S(scratch, R.sub.m, M);
+  v8 *br = S.br, *bi = S.bi, *tr = S.tr, *ti = S.ti;
+  float *xr = S.xr, *xi = S.xi;
   const float* we = J.window_even;
   const float* wo = J.window_odd;
   single_fft(
@@ -692,7 +705,7 @@ static void analysis1(const AnalysisJob& J, const float* frame, float* out, int6
       },
       br, bi, tr, ti, xr, xi);
   // split the half-size spectrum into real-spectrum bins 0..M (contiguous in sr, si)
-  float* sr = xi + M + 8;
+  float* sr = S.rest;
   float* si = sr + M + 16;
   sr[0] = xr[0] + xi[0];
   si[0] = 0.0f;
@@ -770,14 +783,11 @@ static void analysis1(const AnalysisJob& J, const float* frame, float* out, int6
 static void synthesis1(const SynthesisJob& J, const float* spec, int64_t col, float* ola,
                        float* scratch) {
   const RealFftPlan& R = *J.plan;
-  const int64_t N = J.n_fft, M = N / 2, p = R.sub.m, F = J.in_frames;
-  v8* br = reinterpret_cast<v8*>(scratch);
-  v8* bi = br + p;
-  v8* tr = bi + p;
-  v8* ti = tr + p;
-  float* xr = reinterpret_cast<float*>(ti + p);
-  float* xi = xr + M + 8;
-  float* zr = xi + M + 8;  // swap(Z): the inverse FFT through the forward one
+  const int64_t N = J.n_fft, M = N / 2, F = J.in_frames;
+  SingleScratch S(scratch, R.sub.m, M);
+  v8 *br = S.br, *bi = S.bi, *tr = S.tr, *ti = S.ti;
+  float *xr = S.xr, *xi = S.xi;
+  float* zr = S.rest;  // swap(Z): the inverse FFT through the forward one
   float* zi = zr + M + 8;
   auto bins = [&](int64_t k0, int64_t dir, v8& re, v8& im) {
     for (int j = 0; j < 8; ++j) {

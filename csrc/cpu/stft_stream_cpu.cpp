@@ -172,11 +172,24 @@ void IstftStreamer::reset() {
   emitted_ = 0;
 }
 
+// Writes the first `count` accumulated samples, normalised by the envelope (zeros in the
+// pre-roll), to o, and shifts the first acc_len samples of the accumulator left by count.
+void IstftStreamer::emit_and_shift(float* acc, int64_t acc_len, float* o, int64_t count) const {
+  const int64_t N = p_.n_fft, hop = p_.hop_length;
+  const int64_t preroll = p_.center ? N / 2 : 0;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t a = emitted_ + i;
+    const double inv = a < N ? inv_head_[size_t(a)] : inv_steady_[size_t(a % hop)];
+    o[i] = a < preroll ? 0.0f : float(double(acc[i]) * inv);
+  }
+  std::memmove(acc, acc + count, sizeof(float) * size_t(acc_len - count));
+  std::memset(acc + (acc_len - count), 0, sizeof(float) * size_t(count));
+}
+
 void IstftStreamer::push(const float* spec, int64_t k, int64_t in_stride, float* out,
                          int64_t out_stride, int64_t col0) {
   const int64_t N = p_.n_fft, hop = p_.hop_length, nb = stft_num_bins(p_);
   const int64_t spec_row = nb * in_stride * 2, L = impl_->acc_len;
-  const int64_t preroll = p_.center ? N / 2 : 0;
   SynthesisJob J = impl_->job;
   J.in_frames = in_stride;
   if (J.plan->single) {  // one frame at a time into an n_fft accumulator
@@ -185,14 +198,7 @@ void IstftStreamer::push(const float* spec, int64_t k, int64_t in_stride, float*
         float* acc = impl_->acc.get() + c * L;
         impl_->kernels->single.synthesis1(J, spec + c * spec_row, col0 + f, acc,
                                           impl_->scratch.get());
-        float* o = out + c * out_stride + f * hop;
-        for (int64_t i = 0; i < hop; ++i) {
-          const int64_t a = emitted_ + i;
-          const double inv = a < N ? inv_head_[size_t(a)] : inv_steady_[size_t(a % hop)];
-          o[i] = a < preroll ? 0.0f : float(double(acc[i]) * inv);
-        }
-        std::memmove(acc, acc + hop, sizeof(float) * size_t(N - hop));
-        std::memset(acc + (N - hop), 0, sizeof(float) * size_t(hop));
+        emit_and_shift(acc, N, out + c * out_stride + f * hop, hop);
       }
       emitted_ += hop;
     }
@@ -206,14 +212,7 @@ void IstftStreamer::push(const float* spec, int64_t k, int64_t in_stride, float*
     for (int64_t c = 0; c < channels_; ++c) {
       float* acc = impl_->acc.get() + c * L;
       impl_->kernels->synthesis(J, spec + c * spec_row, acc, 0, span, impl_->scratch.get());
-      float* o = out + c * out_stride + f0 * hop;
-      for (int64_t i = 0; i < emit; ++i) {
-        const int64_t a = emitted_ + i;
-        const double inv = a < N ? inv_head_[size_t(a)] : inv_steady_[size_t(a % hop)];
-        o[i] = a < preroll ? 0.0f : float(double(acc[i]) * inv);
-      }
-      std::memmove(acc, acc + emit, sizeof(float) * size_t(L - emit));
-      std::memset(acc + (L - emit), 0, sizeof(float) * size_t(emit));
+      emit_and_shift(acc, L, out + c * out_stride + f0 * hop, emit);
     }
     emitted_ += emit;
   }

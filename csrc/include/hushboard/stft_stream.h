@@ -51,6 +51,7 @@ class IstftStreamer {
   void reset();
 
  private:
+  void emit_and_shift(float* acc, int64_t acc_len, float* o, int64_t count) const;
   StftParams p_;
   std::vector<float> window_;
   std::vector<double> inv_head_, inv_steady_;

@@ -534,6 +534,14 @@ def _to_tensor(a: Any, name: str, allowed: tuple[torch.dtype, ...]) -> tuple[Ten
     return t, is_numpy
 
 
+def _contiguous(t: Tensor) -> Tensor:
+    """t.contiguous(), with large CPU copies placed in huge pages (see _empty_cpu)."""
+    t = t.resolve_conj()
+    if t.is_contiguous() or t.device.type != "cpu" or type(t) is not torch.Tensor:
+        return t.contiguous()
+    return _empty_cpu(tuple(t.shape), t.dtype).copy_(t)
+
+
 def _native_direct(t: Tensor) -> bool:
     """Call the CPU kernel without the custom-op dispatcher (about 50 us less per call) when
     nothing needs the op: no autograd, no tracing, a plain CPU tensor."""
@@ -613,7 +621,7 @@ def stft(
         raise ValueError(f"x is shorter than one frame: length {length} < n_fft {n_fft}"
                          + (" (center=False)" if not center else ""))
     if check_finite:
-        t = t.contiguous()
+        t = _contiguous(t)
         _check_finite(t, "x")
     w = _resolve_window(window, win_length, n_fft, t.dtype, t.device, check_finite)
     batched = t.ndim == 2
@@ -695,7 +703,7 @@ def istft(
     if length < 1:
         raise ValueError(f"length must be >= 1 (got {length})")
     if check_finite:
-        s = s.resolve_conj().contiguous()
+        s = _contiguous(s)
         _check_finite(s, "spec")
     w = _resolve_window(window, win_length, n_fft, _real_of(s.dtype), s.device, check_finite)
     if s.device.type == "cuda":  # NOLA on a host copy of the window (the CPU kernel checks it)
