@@ -23,6 +23,12 @@ template <typename T>
 void ref_istft_backward(const T* grad_out, int64_t batch, int64_t n_frames, const T* window,
                         T* grad_spec, int64_t length, const StftParams& p);
 
+// sum_t window[n - t*hop]^2 for overlap-add samples n = start .. start+count-1 (0 past the end
+// of the overlap-add span); O(count + n_fft).
+template <typename T>
+std::vector<double> istft_envelope(const StftParams& p, const T* window, int64_t n_frames,
+                                   int64_t start, int64_t count);
+
 // 1 / (sum_t window[n - t*hop]^2) for overlap-add samples n = start .. start+count-1 (0 past the
 // end of the overlap-add span). The caller has checked NOLA.
 template <typename T>

@@ -66,22 +66,39 @@ std::vector<double> to_double(const T* x, int64_t n) {
 }  // namespace
 
 template <typename T>
-std::vector<double> istft_inverse_envelope(const StftParams& p, const T* window, int64_t n_frames,
-                                           int64_t start, int64_t count) {
+std::vector<double> istft_envelope(const StftParams& p, const T* window, int64_t n_frames,
+                                   int64_t start, int64_t count) {
   const int64_t N = p.n_fft, hop = p.hop_length, full = istft_full_length(p, n_frames);
-  std::vector<double> inv(size_t(count), 0.0);
-  for (int64_t i = 0; i < count; ++i) {
+  // sum_t window[n - t*hop]^2 is periodic in n where every frame covering n exists,
+  // n in [N - hop, n_frames * hop): compute one period, and the two ends directly
+  std::vector<double> period(size_t(hop), 0.0);
+  for (int64_t m = 0; m < N; ++m) period[size_t(m % hop)] += double(window[m]) * double(window[m]);
+  std::vector<double> env(size_t(count), 0.0);
+  int64_t phase = start % hop;
+  for (int64_t i = 0; i < count; ++i, phase = phase + 1 == hop ? 0 : phase + 1) {
     const int64_t n = start + i;
     if (n >= full) break;
+    if (n >= N - hop && n < n_frames * hop) {
+      env[size_t(i)] = period[size_t(phase)];
+      continue;
+    }
     const int64_t tlo = n - N < 0 ? 0 : (n - N) / hop + 1;
     const int64_t thi = std::min<int64_t>(n / hop, n_frames - 1);
-    double env = 0;
+    double e = 0;
     for (int64_t t = tlo; t <= thi; ++t) {
       const double w = double(window[n - t * hop]);
-      env += w * w;
+      e += w * w;
     }
-    inv[size_t(i)] = env > 0 ? 1.0 / env : 0.0;
+    env[size_t(i)] = e;
   }
+  return env;
+}
+
+template <typename T>
+std::vector<double> istft_inverse_envelope(const StftParams& p, const T* window, int64_t n_frames,
+                                           int64_t start, int64_t count) {
+  std::vector<double> inv = istft_envelope(p, window, n_frames, start, count);
+  for (double& v : inv) v = v > 0 ? 1.0 / v : 0.0;
   return inv;
 }
 
@@ -246,7 +263,9 @@ void ref_istft_backward(const T* grad_out, int64_t batch, int64_t n_frames, cons
   template void ref_istft_backward<T>(const T*, int64_t, int64_t, const T*, T*, int64_t,        \
                                       const StftParams&);                                        \
   template std::vector<double> istft_inverse_envelope<T>(const StftParams&, const T*, int64_t,  \
-                                                         int64_t, int64_t);
+                                                         int64_t, int64_t);                      \
+  template std::vector<double> istft_envelope<T>(const StftParams&, const T*, int64_t, int64_t,  \
+                                                 int64_t);
 HB_INSTANTIATE(float)
 HB_INSTANTIATE(double)
 #undef HB_INSTANTIATE
