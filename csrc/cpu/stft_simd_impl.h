@@ -65,68 +65,61 @@ static inline v8 vmax(v8 a, v8 b) { return select(a > b, a, b); }
 static inline v8 vmin(v8 a, v8 b) { return select(a < b, a, b); }
 static inline v8 vabs(v8 a) { return (v8)((v8i)a & splat_i(0x7fffffff)); }
 
-// 2^y, y clamped to [-126, 127].
-static inline v8 vexp2(v8 y) {
-  y = vmin(vmax(y, splat(-126.0f)), splat(127.0f));
-  v8 yr = y + 0.5f;
-  v8i t = __builtin_convertvector(yr, v8i);
-  v8i adj = (__builtin_convertvector(t, v8) > yr);  // -1 where truncation rounded up
-  t = t + adj;                                       // floor(y + 0.5)
-  v8 g = (y - __builtin_convertvector(t, v8)) * 0.693147180559945309f;  // [-0.347, 0.347]
-  v8 p = splat(1.0f / 5040.0f);
-  p = p * g + 1.0f / 720.0f;
-  p = p * g + 1.0f / 120.0f;
-  p = p * g + 1.0f / 24.0f;
-  p = p * g + 1.0f / 6.0f;
-  p = p * g + 0.5f;
-  p = p * g + 1.0f;
-  p = p * g + 1.0f;
-  v8 scale = (v8)((t + 127) << 23);
-  return p * scale;
-}
-
 // 2^k for integer k in [-252, 254] (two steps so that neither factor leaves the float range).
 static inline v8 pow2i(v8i k) {
   v8i k1 = k >> 1, k2 = k - k1;
   return (v8)((k1 + 127) << 23) * (v8)((k2 + 127) << 23);
 }
 
-// |X|^(2a) for X = (re, im): p = |X|^2 = 2^E * m with m in [sqrt(1/2), sqrt(2)), p^a = 2^(a*E)
-// * m^a. a*E is split exactly (a = a_hi + a_lo, a_hi with 12 significant bits), so the
-// result keeps float accuracy over the whole float range; it is finite for X == 0.
+static inline v8i clampi(v8i k, int32_t lo, int32_t hi) {
+  const v8i l = splat_i(lo), h = splat_i(hi);
+  const v8i below = k < l, above = k > h;
+  return (below & l) | (above & h) | (~(below | above) & k);
+}
+
+// |X|^(2a) for X = (re, im). X is first scaled by a power of two so that its larger part lies
+// in [1, 2) (|X|^2 can then neither overflow nor underflow); p = |X|^2 = 2^E * m with m in
+// [sqrt(1/2), sqrt(2)) and p^a = 2^(a*E) * m^a, where a*E is split exactly (a = a_hi + a_lo,
+// a_hi with 12 significant bits) so the result keeps float accuracy over the whole float range.
+// Finite for X == 0 (the caller multiplies it by X).
 static inline v8 pow_mag2(v8 re, v8 im, float a, float a_hi) {
-  // rescale by 2^+-64 where |X|^2 would leave the normal float range
-  v8 big = vmax(vabs(re), vabs(im));
-  v8i tiny = big < splat(8.8817842e-16f);         // 2^-50
-  v8i huge = big > splat(1125899906842624.0f);    // 2^50
-  v8 s = select(tiny, splat(18446744073709551616.0f),
-                select(huge, splat(5.421010862427522e-20f), splat(1.0f)));  // 2^64, 2^-64
-  v8 rs = re * s, is = im * s;
-  v8 p = vmax(rs * rs + is * is, splat(1.1754944e-38f));
-  v8i bits = (v8i)p;
+  const v8 big = vmax(vabs(re), vabs(im));
+  const v8i eb = clampi((((v8i)big >> 23) & 0xff) - 127, -126, 126);
+  const v8 s = (v8)((127 - eb) << 23);  // 2^-eb
+  const v8 rs = re * s, is = im * s;
+  const v8 p = vmax(rs * rs + is * is, splat(1.1754944e-38f));
+  const v8i bits = (v8i)p;
   v8i e = ((bits >> 23) & 0xff) - 127;
   v8 m = (v8)((bits & 0x7fffff) | 0x3f800000);  // [1, 2)
-  v8i bigm = m > splat(1.41421356f);
+  const v8i bigm = m > splat(1.41421356f);
   m = select(bigm, m * 0.5f, m);
-  e = e + (bigm & 1) + (tiny & -128) + (huge & 128);
-  v8 f = (m - 1.0f) / (m + 1.0f);
-  v8 f2 = f * f;
+  e = e + (bigm & 1) + 2 * eb;
+  const v8 f = (m - 1.0f) / (m + 1.0f);
+  const v8 f2 = f * f;
   v8 poly = splat(1.0f / 9.0f);
   poly = poly * f2 + 1.0f / 7.0f;
   poly = poly * f2 + 1.0f / 5.0f;
   poly = poly * f2 + 1.0f / 3.0f;
   poly = poly * f2 + 1.0f;
-  v8 log2m = (2.0f * 1.44269504088896341f) * f * poly;  // |log2m| <= 0.5
-  v8 ef = __builtin_convertvector(e, v8);
-  v8 t = ef * a_hi;                                       // exact
-  v8 tr = t + 0.5f;
-  v8i k = __builtin_convertvector(tr, v8i);
-  k = k + (__builtin_convertvector(k, v8) > tr);          // floor(t + 0.5)
-  v8 r = (t - __builtin_convertvector(k, v8)) + ef * (a - a_hi) + log2m * a;
-  const v8i lim = splat_i(250);
-  v8i over = k > lim, under = k < -lim;
-  k = (over & lim) | (under & -lim) | (~(over | under) & k);
-  return vexp2(r) * pow2i(k);
+  const v8 log2m = (2.0f * 1.44269504088896341f) * f * poly;  // |log2m| <= 0.5
+  const v8 ef = __builtin_convertvector(e, v8);
+  const v8 hi = ef * a_hi;  // exact
+  const v8 lo = ef * (a - a_hi) + log2m * a;
+  // k = nearest integer to hi + lo (the 1.5 * 2^23 trick), r = (hi - k) + lo, |r| <= ~0.5
+  const v8 magic = splat(12582912.0f);
+  const v8 kr = (hi + lo) + magic;
+  const v8 kf = kr - magic;
+  const v8i k = clampi((v8i)kr - (v8i)magic, -250, 126);  // stays finite: X * result is 0 for X == 0
+  const v8 g = ((hi - kf) + lo) * 0.693147180559945309f;
+  v8 q = splat(1.0f / 5040.0f);
+  q = q * g + 1.0f / 720.0f;
+  q = q * g + 1.0f / 120.0f;
+  q = q * g + 1.0f / 24.0f;
+  q = q * g + 1.0f / 6.0f;
+  q = q * g + 0.5f;
+  q = q * g + 1.0f;
+  q = q * g + 1.0f;
+  return q * pow2i(k);
 }
 
 // a with its low mantissa bits cleared (12 significant bits), for the exact split in pow_mag2
