@@ -1,6 +1,9 @@
 // Threads, run-time ISA dispatch and small shared utilities.
 #include <algorithm>
+#include <pthread.h>
+
 #include <atomic>
+#include <condition_variable>
 #include <cmath>
 #include <cstring>
 #include <exception>
@@ -52,33 +55,117 @@ const ArchKernels* active_kernels() {
   return kernels_generic();
 }
 
+namespace {
+
+// A persistent pool: workers sleep on a condition variable between calls, so a parallel call
+// costs a wake-up instead of a thread start. One call runs at a time (others wait their turn);
+// a call from inside a worker runs inline.
+class Pool {
+ public:
+  // Never destroyed (workers may outlive static destruction). A forked child has none of the
+  // parent's worker threads: it starts a fresh pool (the parent's is leaked there).
+  static Pool& get() {
+    static const bool registered = [] {
+      pthread_atfork(nullptr, nullptr, [] { instance() = nullptr; });
+      return true;
+    }();
+    (void)registered;
+    Pool*& pool = instance();
+    if (!pool) pool = new Pool();
+    return *pool;
+  }
+  static Pool*& instance() {
+    static Pool* pool = nullptr;
+    return pool;
+  }
+
+  void run(int64_t n, int64_t nt, const std::function<void(int64_t, int64_t)>& fn) {
+    std::unique_lock<std::mutex> call_lock(call_mu_);
+    ensure_workers(int(nt - 1));
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(nt));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fn_ = &fn;
+      n_ = n;
+      nt_ = nt;
+      errors_ = &errors;
+      pending_ = nt - 1;
+      ++generation_;
+    }
+    cv_.notify_all();
+    run_slice(0);
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      done_cv_.wait(lock, [&] { return pending_ == 0; });
+      fn_ = nullptr;
+    }
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+
+  static bool in_worker() { return tls_worker_; }
+
+ private:
+  void run_slice(int64_t i) {
+    try {
+      (*fn_)(n_ * i / nt_, n_ * (i + 1) / nt_);
+    } catch (...) {
+      (*errors_)[size_t(i)] = std::current_exception();
+    }
+  }
+
+  void ensure_workers(int want) {
+    while (int(workers_.size()) < want) {
+      const int index = int(workers_.size()) + 1;
+      uint64_t gen;  // the generation the worker has seen: read before it starts, so the call
+      {              // about to be posted is never missed
+        std::lock_guard<std::mutex> lock(mu_);
+        gen = generation_;
+      }
+      workers_.emplace_back([this, index, gen] { loop(index, gen); });
+      workers_.back().detach();
+    }
+  }
+
+  void loop(int index, uint64_t seen) {
+    tls_worker_ = true;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return generation_ != seen; });
+        seen = generation_;
+        if (index >= nt_) continue;  // this call uses fewer threads
+      }
+      run_slice(index);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (--pending_ == 0) done_cv_.notify_one();
+      }
+    }
+  }
+
+  std::mutex call_mu_, mu_;
+  std::condition_variable cv_, done_cv_;
+  std::vector<std::thread> workers_;
+  const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
+  std::vector<std::exception_ptr>* errors_ = nullptr;
+  int64_t n_ = 0, nt_ = 1, pending_ = 0;
+  uint64_t generation_ = 0;
+  static thread_local bool tls_worker_;
+};
+
+thread_local bool Pool::tls_worker_ = false;
+
+}  // namespace
+
 void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   const int64_t nt = std::min<int64_t>(get_num_threads(), n);
-  if (nt <= 1) {
+  if (nt <= 1 || Pool::in_worker()) {
     fn(0, n);
     return;
   }
-  std::vector<std::thread> workers;
-  std::vector<std::exception_ptr> errors(nt);
-  auto slice = [&](int64_t i) { return n * i / nt; };
-  for (int64_t i = 1; i < nt; ++i) {
-    workers.emplace_back([&, i] {
-      try {
-        fn(slice(i), slice(i + 1));
-      } catch (...) {
-        errors[i] = std::current_exception();
-      }
-    });
-  }
-  try {
-    fn(slice(0), slice(1));
-  } catch (...) {
-    errors[0] = std::current_exception();
-  }
-  for (auto& w : workers) w.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  Pool::get().run(n, nt, fn);
 }
 
 AlignedFloats aligned_floats(int64_t n) {

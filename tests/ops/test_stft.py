@@ -448,3 +448,34 @@ def test_istft_bad_input(kwargs, exc, match):
     spec = args.pop("spec")
     with pytest.raises(exc, match=match):
         ops.istft(spec, **args)
+
+
+def _stft_sum_in_child(_):
+    # NumPy in and out: torch's own intra-op pool is not fork-safe here, ours must be
+    x = np.ones((4, 20000), np.float32)
+    return float(np.abs(ops.stft(x, 512, 128, window="hann")).sum())
+
+
+def test_thread_pool_survives_fork():
+    """A forked child (DataLoader workers, multiprocessing) must not wait on the parent's pool."""
+    import multiprocessing as mp
+
+    n0 = _C.get_num_threads()
+    try:
+        _C.set_num_threads(2)
+        parent = _stft_sum_in_child(0)  # the pool exists in the parent before the fork
+        with mp.get_context("fork").Pool(2) as pool:
+            results = pool.map_async(_stft_sum_in_child, range(2)).get(timeout=120)
+    finally:
+        _C.set_num_threads(n0)
+    assert results == [parent, parent]
+
+
+def test_concurrent_calls_from_python_threads():
+    import concurrent.futures as cf
+
+    x = torch.from_numpy(noise(4, 30000))
+    ref = ops.stft(x, 512, 128, window="hann")
+    with cf.ThreadPoolExecutor(4) as ex:
+        outs = list(ex.map(lambda _: ops.stft(x, 512, 128, window="hann"), range(8)))
+    assert all(torch.equal(o, ref) for o in outs)
