@@ -307,29 +307,4 @@ void bind_stft(py::module_& m) {
           py::arg("spec").noconvert())
       .def("reset", &hb::IstftStreamer::reset);
 
-  py::class_<hb::StftRoundTrip>(m, "StftRoundTrip")
-      .def(py::init([](int64_t n_fft, int64_t hop, py::array_t<float, py::array::c_style> w,
-                       int64_t channels, bool normalized, int kind, double power) {
-             StftParams p = make_params(n_fft, hop, true, 1, normalized, true, kind, power);
-             std::vector<float> wv = window_vec(w, n_fft);
-             return new hb::StftRoundTrip(p, wv.data(), channels);
-           }),
-           py::arg("n_fft"), py::arg("hop_length"), py::arg("window"), py::arg("channels"),
-           py::arg("normalized"), py::arg("kind"), py::arg("power"))
-      .def_property_readonly("channels", &hb::StftRoundTrip::channels)
-      .def_property_readonly("latency_samples", &hb::StftRoundTrip::latency_samples)
-      .def(
-          "process_into",
-          [](hb::StftRoundTrip& s, FArr x, FArr y) {
-            check_2d(x, s.channels(), "x");
-            check_2d(y, s.channels(), "out");
-            HB_CHECK(y.shape(1) == x.shape(1), "out must have the shape of x");
-            const int64_t n = x.shape(1);
-            const float* xp = x.data();
-            float* yp = y.mutable_data();
-            py::gil_scoped_release nogil;
-            s.process(xp, n, yp, n, n);
-          },
-          py::arg("x").noconvert(), py::arg("out").noconvert())
-      .def("reset", &hb::StftRoundTrip::reset);
 }

@@ -8,6 +8,7 @@
 namespace py = pybind11;
 
 void bind_stft(py::module_& m);
+void bind_fx(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "hushboard native kernels (CPU SIMD + optional CUDA), torch-free";
@@ -36,4 +37,5 @@ PYBIND11_MODULE(_C, m) {
 #endif
   });
   bind_stft(m);
+  bind_fx(m);
 }

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "backend", "ops", "streaming"]
+__all__ = ["WienerDenoiser", "__version__", "backend", "fx", "ops", "streaming"]
 
 
 def __getattr__(name: str):  # lazy: `import hushboard` stays cheap (torch loads on first use)
-    if name in ("ops", "streaming", "backend"):
-        import importlib
+    import importlib
 
+    if name in ("ops", "streaming", "backend", "fx"):
         return importlib.import_module(f"hushboard.{name}")
+    if name == "WienerDenoiser":
+        return importlib.import_module("hushboard.fx").WienerDenoiser
     raise AttributeError(f"module 'hushboard' has no attribute {name!r}")

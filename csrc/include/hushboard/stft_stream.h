@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "hushboard/fx.h"
 #include "hushboard/stft.h"
 
 namespace hb {
@@ -64,15 +65,17 @@ class IstftStreamer {
 // Samples in, the same number of samples out: analysis, a per-frame hook, synthesis. With the
 // identity hook the output is the input delayed by latency_samples() = n_fft - 1 (to float
 // rounding), for any block size. Subclasses override process_frames to edit the spectrum.
-class StftRoundTrip {
+class StftRoundTrip : public Effect {
  public:
   StftRoundTrip(const StftParams& p, const float* window, int64_t channels);
-  virtual ~StftRoundTrip();
-  int64_t latency_samples() const { return p_.n_fft - 1; }
-  int64_t channels() const { return channels_; }
+  ~StftRoundTrip() override;
+  int64_t latency_samples() const override { return p_.n_fft - 1; }
+  int64_t channels() const override { return channels_; }
+  int64_t n_bins() const { return n_bins_; }
+  const StftParams& params() const { return p_; }
   // x, y: (channels, n) with row strides; y may not alias x.
-  void process(const float* x, int64_t x_stride, float* y, int64_t y_stride, int64_t n);
-  virtual void reset();
+  void process(const float* x, int64_t x_stride, float* y, int64_t y_stride, int64_t n) override;
+  void reset() override;
 
  protected:
   // spec: (channels, n_bins, stride, 2), k frames at columns 0..k-1; edit in place.

@@ -1,0 +1,88 @@
+// Bindings of the native effects: the hb::Effect interface (block loop in C++, GIL released)
+// and its implementations.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "hushboard/denoise.h"
+#include "hushboard/fx.h"
+#include "hushboard/stft_stream.h"
+
+namespace py = pybind11;
+
+namespace {
+
+using FArr = py::array_t<float, py::array::c_style>;
+
+// Runs the effect over x in blocks of block_size samples (0: one block), writing y.
+void process_into(hb::Effect& fx, const FArr& x, FArr& y, int64_t block_size) {
+  HB_CHECK(x.ndim() == 2 && x.shape(0) == fx.channels(),
+           "x must have shape (channels=" + std::to_string(fx.channels()) + ", samples)");
+  HB_CHECK(y.ndim() == 2 && y.shape(0) == x.shape(0) && y.shape(1) == x.shape(1),
+           "out must have the shape of x");
+  HB_CHECK(block_size >= 0, "block_size must be >= 0");
+  const int64_t n = x.shape(1);
+  const float* xp = x.data();
+  float* yp = y.mutable_data();
+  py::gil_scoped_release nogil;
+  const int64_t step = block_size > 0 ? block_size : std::max<int64_t>(n, 1);
+  for (int64_t i = 0; i < n; i += step)
+    fx.process(xp + i, n, yp + i, n, std::min(step, n - i));
+}
+
+std::vector<float> window_of(const FArr& w, int64_t n_fft) {
+  HB_CHECK(w.ndim() == 1 && w.shape(0) == n_fft,
+           "window must be a 1-D float32 array of length n_fft = " + std::to_string(n_fft));
+  return std::vector<float>(w.data(), w.data() + n_fft);
+}
+
+}  // namespace
+
+void bind_fx(py::module_& m) {
+  py::class_<hb::Effect>(m, "Effect")
+      .def_property_readonly("channels", &hb::Effect::channels)
+      .def_property_readonly("latency_samples", &hb::Effect::latency_samples)
+      .def("reset", &hb::Effect::reset)
+      .def("process_into", &process_into, py::arg("x").noconvert(), py::arg("out").noconvert(),
+           py::arg("block_size") = 0,
+           "Stream x (channels, n) through the effect into out, block_size samples per call");
+
+  py::class_<hb::StftRoundTrip, hb::Effect>(m, "StftRoundTrip")
+      .def(py::init([](int64_t n_fft, int64_t hop, FArr w, int64_t channels, bool normalized,
+                       int kind, double power) {
+             hb::StftParams p;
+             p.n_fft = n_fft;
+             p.hop_length = hop;
+             p.normalized = normalized;
+             HB_CHECK(kind == 0 || kind == 2, "kind must be complex (0) or compressed (2)");
+             p.kind = static_cast<hb::SpecKind>(kind);
+             p.power = power;
+             std::vector<float> wv = window_of(w, n_fft);
+             return new hb::StftRoundTrip(p, wv.data(), channels);
+           }),
+           py::arg("n_fft"), py::arg("hop_length"), py::arg("window"), py::arg("channels"),
+           py::arg("normalized"), py::arg("kind"), py::arg("power"));
+
+  py::class_<hb::WienerDenoiser, hb::StftRoundTrip>(m, "WienerDenoiser")
+      .def(py::init([](double sample_rate, int64_t n_fft, int64_t hop, int64_t channels,
+                       double gain_floor_db, double dd_alpha, double noise_time_const_s,
+                       double min_window_s, double presence_threshold) {
+             hb::WienerParams p;
+             p.sample_rate = sample_rate;
+             p.n_fft = n_fft;
+             p.hop_length = hop;
+             p.gain_floor_db = gain_floor_db;
+             p.dd_alpha = dd_alpha;
+             p.noise_time_const_s = noise_time_const_s;
+             p.min_window_s = min_window_s;
+             p.presence_threshold = presence_threshold;
+             return new hb::WienerDenoiser(p, channels);
+           }),
+           py::arg("sample_rate"), py::arg("n_fft"), py::arg("hop_length"), py::arg("channels"),
+           py::arg("gain_floor_db"), py::arg("dd_alpha"), py::arg("noise_time_const_s"),
+           py::arg("min_window_s"), py::arg("presence_threshold"))
+      .def("set_gain_floor_db", &hb::WienerDenoiser::set_gain_floor_db, py::arg("gain_floor_db"));
+}

@@ -1,0 +1,9 @@
+"""Audio effects with pedalboard's conventions: ``process(audio, sample_rate, buffer_size,
+reset)``, ``reset()``, ``latency_samples``. Native effects run their block loop in C++."""
+
+from __future__ import annotations
+
+from hushboard.fx.base import Effect, NativeEffect
+from hushboard.fx.denoise import WienerDenoiser
+
+__all__ = ["Effect", "NativeEffect", "WienerDenoiser"]
