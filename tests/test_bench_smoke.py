@@ -15,7 +15,7 @@ def test_bench_stft_quick(tmp_path):
     out = tmp_path / "bench.md"
     proc = subprocess.run(
         [sys.executable, str(BENCH), "--quick", "--out", str(out)],
-        check=False, cwd=ROOT, capture_output=True, text=True, timeout=60,
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=180,
     )
     assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
     assert TABLE_HEADER in proc.stdout
@@ -24,3 +24,14 @@ def test_bench_stft_quick(tmp_path):
     assert "## Streaming, per hop" in proc.stdout
     report = out.read_text(encoding="utf-8")
     assert TABLE_HEADER in report and "hushboard STFT benchmark" in report
+
+
+def test_bench_fx_quick(tmp_path):
+    out = tmp_path / "fx.md"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_fx.py"), "--quick", "--out", str(out)],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    assert "pedalboard/Chain" in proc.stdout and "RTF offline" in proc.stdout
+    assert "hushboard effects benchmark" in out.read_text(encoding="utf-8")

@@ -50,6 +50,16 @@ void bind_fx(py::module_& m) {
            py::arg("block_size") = 0,
            "Stream x (channels, n) through the effect into out, block_size samples per call");
 
+  py::class_<hb::EffectChain, hb::Effect>(m, "EffectChain")
+      .def(py::init<int64_t, int64_t>(), py::arg("channels"), py::arg("max_block") = 1024)
+      .def("append", &hb::EffectChain::append, py::arg("effect"), py::keep_alive<1, 2>())
+      .def("__len__", &hb::EffectChain::size);
+
+  py::class_<hb::Gain, hb::Effect>(m, "Gain")
+      .def(py::init<double, int64_t>(), py::arg("gain_db"), py::arg("channels"))
+      .def("set_gain_db", &hb::Gain::set_gain_db, py::arg("gain_db"))
+      .def_property_readonly("gain_db", &hb::Gain::gain_db);
+
   py::class_<hb::StftRoundTrip, hb::Effect>(m, "StftRoundTrip")
       .def(py::init([](int64_t n_fft, int64_t hop, FArr w, int64_t channels, bool normalized,
                        int kind, double power) {

@@ -4,6 +4,8 @@ reset)``, ``reset()``, ``latency_samples``. Native effects run their block loop 
 from __future__ import annotations
 
 from hushboard.fx.base import Effect, NativeEffect
+from hushboard.fx.chain import Chain
 from hushboard.fx.denoise import WienerDenoiser
+from hushboard.fx.gain import Gain
 
-__all__ = ["Effect", "NativeEffect", "WienerDenoiser"]
+__all__ = ["Chain", "Effect", "Gain", "NativeEffect", "WienerDenoiser"]

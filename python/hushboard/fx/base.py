@@ -19,8 +19,8 @@ def as_audio(audio: Any, channels_hint: int | None = None) -> tuple[np.ndarray, 
     layout ("mono" for 1-D, "cf" channels-first, "cl" channels-last).
 
     2-D input is channels-first unless its first axis is clearly the time axis (longer than the
-    second, which is at most 64), as pedalboard guesses; ``channels_hint`` (the channel count of
-    a running stream) settles ambiguous short blocks.
+    second and than 64); ``channels_hint`` (the channel count of a running stream) settles the
+    layout of later blocks, however short.
     """
     if not isinstance(audio, np.ndarray):
         raise TypeError(f"audio must be a numpy.ndarray (got {type(audio).__name__})")
@@ -34,8 +34,8 @@ def as_audio(audio: Any, channels_hint: int | None = None) -> tuple[np.ndarray, 
             channels_last = True
         elif channels_hint is not None and rows == channels_hint:
             channels_last = False
-        else:
-            channels_last = rows > cols and cols <= MAX_CHANNELS
+        else:  # the time axis is the longer one, and a block of <= 64 rows reads channels-first
+            channels_last = rows > cols and rows > MAX_CHANNELS
         x, layout = (audio.T, "cl") if channels_last else (audio, "cf")
     else:
         raise ValueError(
