@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from hushboard.ops._native import _C
+
 __all__ = ["Effect", "NativeEffect", "as_audio"]
 
 MAX_CHANNELS = 64
@@ -44,7 +46,7 @@ def as_audio(audio: Any, channels_hint: int | None = None) -> tuple[np.ndarray, 
     if x.shape[0] > MAX_CHANNELS:
         raise ValueError(f"audio has {x.shape[0]} channels; at most {MAX_CHANNELS} are supported")
     x = np.ascontiguousarray(x, dtype=np.float32)
-    if x.size and not np.isfinite(x).all():
+    if x.size and not _C.all_finite(x.__array_interface__["data"][0], x.size, False):
         raise ValueError("audio contains NaN or Inf")
     return x, layout
 
