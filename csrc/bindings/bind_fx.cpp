@@ -95,4 +95,34 @@ void bind_fx(py::module_& m) {
            py::arg("gain_floor_db"), py::arg("dd_alpha"), py::arg("noise_time_const_s"),
            py::arg("min_window_s"), py::arg("presence_threshold"))
       .def("set_gain_floor_db", &hb::WienerDenoiser::set_gain_floor_db, py::arg("gain_floor_db"));
+
+  py::class_<hb::SpectralGate, hb::StftRoundTrip>(m, "SpectralGate")
+      .def(py::init([](double sample_rate, int64_t n_fft, int64_t hop, int64_t channels,
+                       double n_std, double attenuation_db, double freq_smooth_hz,
+                       double time_smooth_ms, double learn_ms) {
+             hb::GateParams p;
+             p.sample_rate = sample_rate;
+             p.n_fft = n_fft;
+             p.hop_length = hop;
+             p.n_std = n_std;
+             p.attenuation_db = attenuation_db;
+             p.freq_smooth_hz = freq_smooth_hz;
+             p.time_smooth_ms = time_smooth_ms;
+             p.learn_ms = learn_ms;
+             return new hb::SpectralGate(p, channels);
+           }),
+           py::arg("sample_rate"), py::arg("n_fft"), py::arg("hop_length"), py::arg("channels"),
+           py::arg("n_std"), py::arg("attenuation_db"), py::arg("freq_smooth_hz"),
+           py::arg("time_smooth_ms"), py::arg("learn_ms"))
+      .def(
+          "set_profile",
+          [](hb::SpectralGate& g, FArr mean_db, FArr std_db) {
+            HB_CHECK(mean_db.ndim() == 1 && std_db.ndim() == 1 && mean_db.shape(0) == g.n_bins() &&
+                         std_db.shape(0) == g.n_bins(),
+                     "profile must hold n_bins = " + std::to_string(g.n_bins()) + " values");
+            g.set_profile(mean_db.data(), std_db.data());
+          },
+          py::arg("mean_db"), py::arg("std_db"))
+      .def("set_n_std", &hb::SpectralGate::set_n_std, py::arg("n_std"))
+      .def("set_attenuation_db", &hb::SpectralGate::set_attenuation_db, py::arg("attenuation_db"));
 }

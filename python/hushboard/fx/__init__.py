@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hushboard.fx.base import Effect, NativeEffect
 from hushboard.fx.chain import Chain
-from hushboard.fx.denoise import WienerDenoiser
+from hushboard.fx.denoise import SpectralGate, WienerDenoiser
 from hushboard.fx.gain import Gain
 
-__all__ = ["Chain", "Effect", "Gain", "NativeEffect", "WienerDenoiser"]
+__all__ = ["Chain", "Effect", "Gain", "NativeEffect", "SpectralGate", "WienerDenoiser"]
