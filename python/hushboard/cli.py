@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -75,6 +76,60 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _progress_printer(label: str):
+    """A one-line progress bar on stderr (only when stderr is a terminal)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(fraction: float) -> None:
+        filled = int(30 * fraction)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {100 * fraction:5.1f}%")
+        if fraction >= 1.0:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def _cmd_denoise(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hushboard.fx.spec import make_denoiser, parse_chain
+    from hushboard.io import process_file
+
+    inputs = [Path(p) for p in args.inputs]
+    out = Path(args.output)
+    make = (lambda: parse_chain(args.chain, args.model)) if args.chain else (
+        lambda: make_denoiser(args.model))
+    make()  # bad model or chain spec: fail before touching any file
+    for p in inputs:
+        if not p.is_file():
+            raise OSError(f"no such file: {p}")
+    if len(inputs) > 1 or out.is_dir() or args.output.endswith(os.sep):
+        out.mkdir(parents=True, exist_ok=True)
+        targets = [out / p.name for p in inputs]
+        names = [t.name for t in targets]
+        if len(set(names)) != len(names):
+            raise ValueError("two inputs have the same file name; they would overwrite each other "
+                             "in the output directory")
+    else:
+        if not out.parent.exists():
+            raise OSError(f"output directory does not exist: {out.parent}")
+        targets = [out]
+    for src, dst in zip(inputs, targets):
+        if src.resolve() == dst.resolve():
+            raise OSError(f"refusing to overwrite the input {src}; choose another output")
+    for src, dst in zip(inputs, targets):
+        t0 = time.perf_counter()
+        info = process_file(make(), src, dst, chunk_seconds=args.chunk_seconds,
+                            progress=_progress_printer(src.name))
+        dt = time.perf_counter() - t0
+        rtf = dt / info["seconds"] if info["seconds"] else 0.0
+        print(f"{src} -> {dst}: {info['seconds']:.1f} s, {info['channels']} ch, "
+              f"{info['sample_rate']:g} Hz, {dt:.2f} s (real-time factor {rtf:.4f})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hushboard import __version__
 
@@ -94,6 +149,18 @@ def build_parser() -> argparse.ArgumentParser:
     pc.add_argument("--n-fft", type=int, default=512)
     pc.add_argument("--hop-length", type=int, default=128)
     pc.set_defaults(func=_cmd_check)
+    pd = sub.add_parser("denoise", help="denoise audio files (WAV, FLAC, and what pedalboard.io reads)")
+    pd.add_argument("inputs", nargs="+", metavar="IN", help="input audio files")
+    pd.add_argument("-o", "--output", required=True, metavar="OUT_OR_DIR",
+                    help="output file (one input) or directory")
+    pd.add_argument("--model", default="wiener", help="denoiser: wiener (default) or gate")
+    pd.add_argument("--chain", default=None, metavar="SPEC",
+                    help="effects around the model, e.g. 'highpass:80,denoise,gain:3' "
+                         "(items: denoise, wiener[:floor_db], gate[:n_std], gain:db, "
+                         "highpass:hz, lowpass:hz, compressor[:thr_db[:ratio]], limiter[:thr_db])")
+    pd.add_argument("--chunk-seconds", type=float, default=10.0,
+                    help="audio read and processed per step (memory bound)")
+    pd.set_defaults(func=_cmd_denoise)
     return p
 
 

@@ -1,0 +1,102 @@
+"""Audio files through effects, in streaming chunks (files longer than RAM work)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from hushboard.fx.base import Effect
+
+__all__ = ["process_file", "read_audio", "write_audio"]
+
+
+def _audio_file():
+    try:
+        from pedalboard.io import AudioFile
+    except ImportError as exc:  # pragma: no cover - pedalboard is a dependency
+        raise ImportError("audio file I/O needs pedalboard: pip install pedalboard") from exc
+    return AudioFile
+
+
+def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, float]:
+    """The whole file as float32 (channels, samples) and its sample rate."""
+    with _audio_file()(str(path)) as f:
+        return f.read(f.frames), float(f.samplerate)
+
+
+def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: float,
+                bit_depth: int = 16) -> None:
+    """Write (channels, samples) or 1-D float audio; the format follows the extension."""
+    a = np.atleast_2d(np.asarray(audio, np.float32))
+    with _audio_file()(str(path), "w", sample_rate, a.shape[0], bit_depth=bit_depth) as f:
+        f.write(a)
+
+
+def _bit_depth(file_dtype: str) -> int:
+    return {"int8": 16, "int16": 16, "int24": 24, "int32": 32, "float32": 32,
+            "float64": 32}.get(file_dtype, 16)
+
+
+def process_file(
+    effect: Effect, in_path: str | os.PathLike, out_path: str | os.PathLike, *,
+    chunk_seconds: float = 10.0, progress: Callable[[float], None] | None = None,
+) -> dict:
+    """Stream ``in_path`` through ``effect`` into ``out_path`` (same sample rate, channels and
+    sample format; the format follows the extension). The output is time-aligned with the
+    input (the effect's latency is compensated). It is written under a temporary name and
+    renamed at the end, so a failure never leaves a partial file under ``out_path``.
+
+    Returns:
+        dict with sample_rate, channels, frames, seconds, latency_samples.
+    """
+    AudioFile = _audio_file()
+    in_path, out_path = Path(in_path), Path(out_path)
+    if chunk_seconds <= 0:
+        raise ValueError(f"chunk_seconds must be > 0 (got {chunk_seconds})")
+    try:
+        src = AudioFile(str(in_path))
+    except Exception as exc:  # pedalboard raises several types for unreadable files
+        raise OSError(f"cannot read {in_path}: {exc}") from None
+    tmp = out_path.with_name(f".{out_path.stem}.partial-{os.getpid()}{out_path.suffix}")
+    try:
+        with src:
+            sr, channels, frames = float(src.samplerate), src.num_channels, src.frames
+            chunk = max(1, int(chunk_seconds * sr))
+            effect.process(np.zeros((channels, 0), np.float32), sr, reset=True)  # configure
+            lat = effect.latency_samples
+            try:
+                dst = AudioFile(str(tmp), "w", sr, channels, bit_depth=_bit_depth(src.file_dtype))
+            except Exception as exc:
+                raise OSError(f"cannot write {out_path}: {exc}") from None
+            with dst:
+                skip = lat
+
+                def emit(block: np.ndarray) -> None:
+                    nonlocal skip
+                    y = effect.process(block, sr, reset=False)
+                    if skip:
+                        drop = min(skip, y.shape[1])
+                        y, skip = y[:, drop:], skip - drop
+                    if y.shape[1]:
+                        dst.write(y)
+
+                done = 0
+                while done < frames:
+                    block = src.read(min(chunk, frames - done))
+                    if block.shape[1] == 0:
+                        break
+                    emit(np.ascontiguousarray(block, np.float32))
+                    done += block.shape[1]
+                    if progress:
+                        progress(done / frames if frames else 1.0)
+                for start in range(0, lat, chunk):  # flush the tail
+                    emit(np.zeros((channels, min(chunk, lat - start)), np.float32))
+        os.replace(tmp, out_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return {"sample_rate": sr, "channels": channels, "frames": frames,
+            "seconds": frames / sr if sr else 0.0, "latency_samples": lat}
