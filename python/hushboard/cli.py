@@ -165,6 +165,34 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _device(value: str | None):
+    if value is None:
+        return None
+    return int(value) if value.isdigit() else value
+
+
+def _cmd_live(args: argparse.Namespace) -> int:
+    from hushboard import live
+    from hushboard.fx.spec import make_denoiser, parse_chain
+
+    if args.list_devices:
+        print(live.list_devices())
+        return 0
+    effect = parse_chain(args.chain, args.model) if args.chain else make_denoiser(args.model)
+    print(f"live: {effect!r}; Ctrl-C stops" + (f" (recording to {args.record})" if args.record
+                                                else ""))
+    stats = live.run(effect, duration=args.duration, sample_rate=args.samplerate,
+                     block_size=args.blocksize, channels=args.channels,
+                     input_device=_device(args.input), output_device=_device(args.output),
+                     record=args.record)
+    print(f"done: {stats.line()}")
+    if stats.errors:
+        print(f"hushboard live: {stats.callback_errors} block(s) failed: {stats.errors[0]}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hushboard import __version__
 
@@ -202,6 +230,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where to write (default: ./hushboard-demo)")
     pm.add_argument("--model", default="wiener", help="denoiser: wiener (default) or gate")
     pm.set_defaults(func=_cmd_demo)
+    pl = sub.add_parser("live", help="denoise a microphone live (duplex audio through PortAudio)")
+    pl.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
+    pl.add_argument("--input", default=None, metavar="DEV", help="input device (id or name)")
+    pl.add_argument("--output", default=None, metavar="DEV", help="output device (id or name)")
+    pl.add_argument("--model", default="wiener", help="denoiser: wiener (default) or gate")
+    pl.add_argument("--chain", default=None, metavar="SPEC", help="as for `denoise`")
+    pl.add_argument("--samplerate", type=float, default=None, help="default: the device's")
+    pl.add_argument("--blocksize", type=int, default=256, help="frames per block (default 256)")
+    pl.add_argument("--channels", type=int, default=1)
+    pl.add_argument("--record", default=None, metavar="FILE", help="also write the output here")
+    pl.add_argument("--duration", type=float, default=None, help="seconds (default: until Ctrl-C)")
+    pl.set_defaults(func=_cmd_live)
     return p
 
 
