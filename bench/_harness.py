@@ -39,6 +39,7 @@ __all__ = [
     "measure",
     "measure_bandwidth",
     "set_threads",
+    "write_report",
 ]
 
 
@@ -410,3 +411,14 @@ def fmt_time(seconds: float, unit: str = "ms") -> str:
     if v >= 0.01:
         return f"{v:.3f}"
     return f"{v:.2g}"
+
+
+def write_report(text: str, out=None) -> None:
+    """Print a Markdown report and, when ``out`` (a path) is given, write it there too."""
+    from pathlib import Path
+
+    print(text)
+    if out:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")

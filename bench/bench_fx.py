@@ -100,11 +100,7 @@ def main(argv: list[str] | None = None) -> int:
               H.markdown_table(["sample rate", "seconds", "offline ms", "RTF offline",
                                 "256-sample blocks ms", "RTF streamed"],
                                wiener_rtf(settings, seconds)), ""]
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+    H.write_report("\n".join(lines), args.out)
     return 0
 
 

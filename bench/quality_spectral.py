@@ -148,11 +148,7 @@ def main(argv: list[str] | None = None) -> int:
              H.markdown_table(["method", "SI-SNR dB", "Δ SI-SNR", "WB-PESQ", "Δ WB-PESQ"], table),
              "", "Change over the noisy input by noise type (Δ SI-SNR dB / Δ WB-PESQ):", "",
              H.markdown_table(["noise", *rows.keys()], per_noise), ""]
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+    H.write_report("\n".join(lines), args.out)
     return 0
 
 

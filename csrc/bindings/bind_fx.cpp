@@ -10,6 +10,7 @@
 #include "hushboard/denoise.h"
 #include "hushboard/fx.h"
 #include "hushboard/stft_stream.h"
+#include "common.h"
 
 namespace py = pybind11;
 
@@ -33,11 +34,6 @@ void process_into(hb::Effect& fx, const FArr& x, FArr& y, int64_t block_size) {
     fx.process(xp + i, n, yp + i, n, std::min(step, n - i));
 }
 
-std::vector<float> window_of(const FArr& w, int64_t n_fft) {
-  HB_CHECK(w.ndim() == 1 && w.shape(0) == n_fft,
-           "window must be a 1-D float32 array of length n_fft = " + std::to_string(n_fft));
-  return std::vector<float>(w.data(), w.data() + n_fft);
-}
 
 }  // namespace
 
@@ -70,7 +66,7 @@ void bind_fx(py::module_& m) {
              HB_CHECK(kind == 0 || kind == 2, "kind must be complex (0) or compressed (2)");
              p.kind = static_cast<hb::SpecKind>(kind);
              p.power = power;
-             std::vector<float> wv = window_of(w, n_fft);
+             std::vector<float> wv = hb_bind::window_from(w, n_fft);
              return new hb::StftRoundTrip(p, wv.data(), channels);
            }),
            py::arg("n_fft"), py::arg("hop_length"), py::arg("window"), py::arg("channels"),

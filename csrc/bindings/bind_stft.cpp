@@ -15,6 +15,7 @@
 #include "hushboard/cuda.h"
 #include "hushboard/stft.h"
 #include "hushboard/stft_stream.h"
+#include "common.h"
 
 namespace py = pybind11;
 using hb::StftParams;
@@ -50,11 +51,6 @@ T* ptr(uintptr_t p) {
 using FArr = py::array_t<float, py::array::c_style>;
 using CArr = py::array_t<std::complex<float>, py::array::c_style>;
 
-std::vector<float> window_vec(const FArr& w, int64_t n_fft) {
-  HB_CHECK(w.ndim() == 1 && w.shape(0) == n_fft,
-           "window must be a 1-D float32 array of length n_fft = " + std::to_string(n_fft));
-  return std::vector<float>(w.data(), w.data() + n_fft);
-}
 
 void check_2d(const py::array& a, int64_t channels, const char* name) {
   HB_CHECK(a.ndim() == 2 && a.shape(0) == channels,
@@ -208,7 +204,7 @@ void bind_stft(py::module_& m) {
          int64_t hops, int64_t rounds) {
         HB_CHECK(what == "analysis" || what == "roundtrip", "what must be 'analysis' or 'roundtrip'");
         StftParams p = make_params(n_fft, hop, true, 1, false, true, kind, power);
-        std::vector<float> wv = window_vec(w, n_fft);
+        std::vector<float> wv = hb_bind::window_from(w, n_fft);
         std::vector<float> x(static_cast<size_t>(hop * hops));
         for (size_t i = 0; i < x.size(); ++i) x[i] = float((i * 7919) % 2000) / 1000.0f - 1.0f;
         std::vector<float> y(static_cast<size_t>(hop));
@@ -245,7 +241,7 @@ void bind_stft(py::module_& m) {
                        int64_t channels, bool center, bool normalized, bool onesided, int kind,
                        double power) {
              StftParams p = make_params(n_fft, hop, center, 1, normalized, onesided, kind, power);
-             std::vector<float> wv = window_vec(w, n_fft);
+             std::vector<float> wv = hb_bind::window_from(w, n_fft);
              return new hb::StftStreamer(p, wv.data(), channels);
            }),
            py::arg("n_fft"), py::arg("hop_length"), py::arg("window"), py::arg("channels"),
@@ -279,7 +275,7 @@ void bind_stft(py::module_& m) {
                        int64_t channels, bool center, bool normalized, bool onesided, int kind,
                        double power) {
              StftParams p = make_params(n_fft, hop, center, 1, normalized, onesided, kind, power);
-             std::vector<float> wv = window_vec(w, n_fft);
+             std::vector<float> wv = hb_bind::window_from(w, n_fft);
              return new hb::IstftStreamer(p, wv.data(), channels);
            }),
            py::arg("n_fft"), py::arg("hop_length"), py::arg("window"), py::arg("channels"),

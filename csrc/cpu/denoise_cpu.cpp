@@ -15,21 +15,26 @@ std::vector<float> periodic_hann(int64_t n) {
   return w;
 }
 
+// The round trip every spectral denoiser runs on (centred, complex spectrum).
+StftParams spectral_round_trip(double sample_rate, int64_t n_fft, int64_t hop_length) {
+  HB_CHECK(std::isfinite(sample_rate) && sample_rate >= 8000 && sample_rate <= 192000,
+           "sample_rate must be in [8000, 192000] Hz (got " + std::to_string(sample_rate) + ")");
+  StftParams q;
+  q.n_fft = n_fft;
+  q.hop_length = hop_length;
+  q.center = true;
+  q.pad_mode = PadMode::Constant;
+  q.kind = SpecKind::Complex;
+  return q;
+}
+
 StftParams round_trip_params(const WienerParams& p) {
-  HB_CHECK(std::isfinite(p.sample_rate) && p.sample_rate >= 8000 && p.sample_rate <= 192000,
-           "sample_rate must be in [8000, 192000] Hz (got " + std::to_string(p.sample_rate) + ")");
   HB_CHECK(p.dd_alpha >= 0 && p.dd_alpha < 1, "dd_alpha must be in [0, 1)");
   HB_CHECK(p.noise_time_const_s > 0 && p.min_window_s > 0, "time constants must be > 0");
   HB_CHECK(p.presence_threshold > 1, "presence_threshold must be > 1");
   HB_CHECK(std::isfinite(p.gain_floor_db) && p.gain_floor_db <= 0,
            "gain_floor_db must be <= 0 (got " + std::to_string(p.gain_floor_db) + ")");
-  StftParams q;
-  q.n_fft = p.n_fft;
-  q.hop_length = p.hop_length;
-  q.center = true;
-  q.pad_mode = PadMode::Constant;
-  q.kind = SpecKind::Complex;
-  return q;
+  return spectral_round_trip(p.sample_rate, p.n_fft, p.hop_length);
 }
 
 float per_frame_alpha(double time_const_s, double sample_rate, int64_t hop) {
@@ -124,20 +129,12 @@ namespace hb {
 namespace {
 
 StftParams gate_round_trip_params(const GateParams& p) {
-  HB_CHECK(std::isfinite(p.sample_rate) && p.sample_rate >= 8000 && p.sample_rate <= 192000,
-           "sample_rate must be in [8000, 192000] Hz (got " + std::to_string(p.sample_rate) + ")");
   HB_CHECK(std::isfinite(p.n_std) && p.n_std >= 0, "n_std must be >= 0");
   HB_CHECK(std::isfinite(p.attenuation_db) && p.attenuation_db <= 0, "attenuation_db must be <= 0");
   HB_CHECK(std::isfinite(p.freq_smooth_hz) && p.freq_smooth_hz >= 0, "freq_smooth_hz must be >= 0");
   HB_CHECK(std::isfinite(p.time_smooth_ms) && p.time_smooth_ms >= 0, "time_smooth_ms must be >= 0");
   HB_CHECK(std::isfinite(p.learn_ms) && p.learn_ms > 0, "learn_ms must be > 0");
-  StftParams q;
-  q.n_fft = p.n_fft;
-  q.hop_length = p.hop_length;
-  q.center = true;
-  q.pad_mode = PadMode::Constant;
-  q.kind = SpecKind::Complex;
-  return q;
+  return spectral_round_trip(p.sample_rate, p.n_fft, p.hop_length);
 }
 
 }  // namespace
