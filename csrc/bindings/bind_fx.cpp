@@ -9,6 +9,7 @@
 
 #include "hushboard/denoise.h"
 #include "hushboard/fx.h"
+#include "hushboard/resample.h"
 #include "hushboard/stft_stream.h"
 #include "common.h"
 
@@ -121,4 +122,34 @@ void bind_fx(py::module_& m) {
           py::arg("mean_db"), py::arg("std_db"))
       .def("set_n_std", &hb::SpectralGate::set_n_std, py::arg("n_std"))
       .def("set_attenuation_db", &hb::SpectralGate::set_attenuation_db, py::arg("attenuation_db"));
+
+  py::class_<hb::ResampledEffect, hb::Effect>(m, "ResampledEffect")
+      .def(py::init<hb::Effect*, int64_t, int64_t, int64_t>(), py::arg("inner"),
+           py::arg("outer_rate"), py::arg("inner_rate"), py::arg("max_block") = 4096,
+           py::keep_alive<1, 2>());
+
+  py::class_<hb::Resampler>(m, "Resampler")
+      .def(py::init<int64_t, int64_t, int64_t>(), py::arg("in_rate"), py::arg("out_rate"),
+           py::arg("channels"))
+      .def_property_readonly("up", &hb::Resampler::up)
+      .def_property_readonly("down", &hb::Resampler::down)
+      .def_property_readonly("delay_out", &hb::Resampler::delay_out)
+      .def("outputs_for", &hb::Resampler::outputs_for, py::arg("n"))
+      .def("reset", &hb::Resampler::reset)
+      .def(
+          "push",
+          [](hb::Resampler& r, FArr x) -> FArr {
+            HB_CHECK(x.ndim() == 2 && x.shape(0) == r.channels(),
+                     "x must have shape (channels=" + std::to_string(r.channels()) + ", samples)");
+            const int64_t n = x.shape(1), k = r.outputs_for(n);
+            FArr y({r.channels(), k});
+            const float* xp = x.data();
+            float* yp = y.mutable_data();
+            {
+              py::gil_scoped_release nogil;
+              r.push(xp, n, n, yp, k);
+            }
+            return y;
+          },
+          py::arg("x").noconvert());
 }

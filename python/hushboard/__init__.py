@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["Chain", "Gain", "SpectralGate", "WienerDenoiser", "__version__", "backend", "fx", "ops", "streaming"]
+__all__ = ["Chain", "Denoise", "Gain", "SpectralGate", "WienerDenoiser", "__version__", "backend", "fx", "ops", "streaming"]
 
 
 def __getattr__(name: str):  # lazy: `import hushboard` stays cheap (torch loads on first use)
@@ -17,6 +17,6 @@ def __getattr__(name: str):  # lazy: `import hushboard` stays cheap (torch loads
 
     if name in ("ops", "streaming", "backend", "fx"):
         return importlib.import_module(f"hushboard.{name}")
-    if name in ("Chain", "Gain", "SpectralGate", "WienerDenoiser"):
+    if name in ("Chain", "Denoise", "Gain", "SpectralGate", "WienerDenoiser"):
         return getattr(importlib.import_module("hushboard.fx"), name)
     raise AttributeError(f"module 'hushboard' has no attribute {name!r}")

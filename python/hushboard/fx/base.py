@@ -193,6 +193,15 @@ class NativeEffect(Effect):
     def _configure(self, sample_rate: float, channels: int) -> None:
         self._native = self._build(sample_rate, channels)
 
+    def _latency_for(self, sample_rate: float) -> int:
+        if self._native is not None and self._sample_rate == sample_rate:
+            return int(self._native.latency_samples)
+        return self._nominal_latency(sample_rate)
+
+    def _nominal_latency(self, sample_rate: float) -> int:
+        """Latency at a sample rate before the native object exists."""
+        return 0
+
     def _reset_state(self) -> None:
         self._native.reset()
 

@@ -39,7 +39,7 @@ class _SpectralEffect(NativeEffect):
             raise ValueError(f"frame_ms must be in [4, 200] (got {frame_ms})")
         self.frame_ms = float(frame_ms)
 
-    def _latency_for(self, sample_rate: float) -> int:
+    def _nominal_latency(self, sample_rate: float) -> int:
         return frame_size_for(sample_rate, self.frame_ms) - 1
 
     def _framing(self, sample_rate: float) -> tuple[int, int]:

@@ -12,23 +12,16 @@ from hushboard.fx.base import Effect
 from hushboard.fx.chain import Chain
 from hushboard.fx.denoise import SpectralGate, WienerDenoiser
 from hushboard.fx.gain import Gain
+from hushboard.fx.model import MODELS, Denoise
 
 __all__ = ["DENOISERS", "EFFECTS", "make_denoiser", "parse_chain"]
 
-DENOISERS: dict[str, Callable[[], Effect]] = {
-    "wiener": WienerDenoiser,
-    "gate": SpectralGate,
-}
+DENOISERS = MODELS
 
 
 def make_denoiser(name: str) -> Effect:
-    """A fresh denoiser by model name (see ``DENOISERS``)."""
-    try:
-        return DENOISERS[name]()
-    except KeyError:
-        raise ValueError(
-            f"unknown model {name!r}; available: {', '.join(sorted(DENOISERS))}"
-        ) from None
+    """A fresh ``Denoise`` effect for a model name (see ``MODELS``)."""
+    return Denoise(name)
 
 
 def _pedalboard(cls_name: str) -> Callable[..., Any]:

@@ -1,0 +1,70 @@
+"""``Denoise``: the effect denoising models plug into (classic ones now, neural ones later)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from hushboard.fx.base import NativeEffect
+from hushboard.fx.denoise import SpectralGate, WienerDenoiser
+from hushboard.ops._native import _C
+
+__all__ = ["MODELS", "Denoise"]
+
+# name -> factory of a native effect. A model that only works at one sample rate is run at that
+# rate through Denoise(model_sample_rate=...).
+MODELS: dict[str, Callable[[], NativeEffect]] = {
+    "wiener": WienerDenoiser,
+    "gate": SpectralGate,
+}
+
+
+class Denoise(NativeEffect):
+    """A denoising model as a streaming effect.
+
+    The model runs at ``model_sample_rate`` when one is given (the rate a neural model was
+    trained at); when the stream's rate differs, the audio is resampled to the model's rate and
+    back inside, with polyphase filters in C++, and ``latency_samples`` includes both filters.
+    Without one, the model runs at the stream's rate (the classic models work at any rate).
+
+    Args:
+        model: a name from ``MODELS`` ("wiener" is the default until neural models ship).
+        model_sample_rate: the model's own sample rate in Hz (a whole number), or None.
+    """
+
+    def __init__(self, model: str = "wiener", *, model_sample_rate: int | None = None) -> None:
+        super().__init__()
+        if model not in MODELS:
+            raise ValueError(f"unknown model {model!r}; available: {', '.join(sorted(MODELS))}")
+        if model_sample_rate is not None and (
+            isinstance(model_sample_rate, bool) or int(model_sample_rate) != model_sample_rate
+            or not 8000 <= model_sample_rate <= 192000
+        ):
+            raise ValueError("model_sample_rate must be a whole number of Hz in [8000, 192000] "
+                             f"(got {model_sample_rate!r})")
+        self.model = model
+        self.model_sample_rate = None if model_sample_rate is None else int(model_sample_rate)
+        self._model = MODELS[model]()
+
+    @property
+    def inner(self) -> NativeEffect:
+        """The model's effect (its parameters can be changed while streaming)."""
+        return self._model
+
+    def _build(self, sample_rate: float, channels: int):
+        rate = self.model_sample_rate
+        if rate is None or rate == sample_rate:
+            self._model._configure(sample_rate, channels)
+            self._model._sample_rate, self._model._channels = sample_rate, channels
+            return self._model._native
+        if sample_rate != int(sample_rate):
+            raise ValueError(f"sample_rate must be a whole number of Hz to resample to the "
+                             f"model's {rate} Hz (got {sample_rate})")
+        self._model._configure(float(rate), channels)
+        self._model._sample_rate, self._model._channels = float(rate), channels
+        return _C.ResampledEffect(self._model._native, int(sample_rate), rate)
+
+    def _nominal_latency(self, sample_rate: float) -> int:
+        return self._model._nominal_latency(self.model_sample_rate or sample_rate)
+
+    def _params(self) -> dict[str, Any]:
+        return {"model": self.model, "model_sample_rate": self.model_sample_rate}
