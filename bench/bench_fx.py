@@ -6,8 +6,9 @@
   as ``hushboard.Chain`` (Python ``process`` per block), as the native ``EffectChain`` loop
   that a live callback runs (one C++ call per block), and as ``pedalboard.Pedalboard`` of three
   ``pedalboard.Gain``; interleaved in one process.
-* Real-time factor (processing time / audio duration) of ``WienerDenoiser`` on one thread, 10 s
-  of noisy audio at 16 and 48 kHz, offline (``reset=True``) and streamed in 256-sample blocks.
+* Real-time factor (processing time / audio duration) of ``WienerDenoiser`` and ``SpectralGate``
+  on one thread, 10 s of noisy audio at 16 and 48 kHz, offline (``reset=True``) and streamed in
+  256-sample blocks.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import _harness as H  # noqa: E402
 
 import pedalboard  # noqa: E402
 
-from hushboard.fx import Chain, Gain, WienerDenoiser  # noqa: E402
+from hushboard.fx import Chain, Gain, SpectralGate, WienerDenoiser  # noqa: E402
 from hushboard.ops._native import _C  # noqa: E402
 
 SR = 48000
@@ -62,12 +63,12 @@ def noisy(sr: int, seconds: float) -> np.ndarray:
     return (speech + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
 
 
-def wiener_rtf(settings: H.Settings, seconds: float) -> list[list[str]]:
+def denoiser_rtf(settings: H.Settings, seconds: float) -> list[list[str]]:
     rows = []
-    for sr in (16000, 48000):
+    for cls, sr in [(c, r) for c in (WienerDenoiser, SpectralGate) for r in (16000, 48000)]:
         x = noisy(sr, seconds)
-        fx = WienerDenoiser()
-        stream = WienerDenoiser()
+        fx = cls()
+        stream = cls()
 
         def streamed():
             stream.reset()
@@ -77,7 +78,7 @@ def wiener_rtf(settings: H.Settings, seconds: float) -> list[list[str]]:
         stream.process(x[:256], sr, reset=False)
         st = H.compare({"offline": lambda: fx.process(x, sr), "stream": streamed}, settings)
         off, strm = st["offline"].median, st["stream"].median
-        rows.append([sr, f"{seconds:g}", H.fmt_time(off, "ms"), f"{off / seconds:.4f}",
+        rows.append([cls.__name__, sr, f"{seconds:g}", H.fmt_time(off, "ms"), f"{off / seconds:.4f}",
                      H.fmt_time(strm, "ms"), f"{strm / seconds:.4f}"])
     return rows
 
@@ -96,10 +97,10 @@ def main(argv: list[str] | None = None) -> int:
                                 "pedalboard µs", "pedalboard/Chain", "pedalboard/native"],
                                block_overhead(settings, blocks)), ""]
     seconds = 1.0 if args.quick else 10.0
-    lines += ["## WienerDenoiser real-time factor, 1 thread (mono)", "",
-              H.markdown_table(["sample rate", "seconds", "offline ms", "RTF offline",
+    lines += ["## Denoiser real-time factors, 1 thread (mono)", "",
+              H.markdown_table(["denoiser", "sample rate", "seconds", "offline ms", "RTF offline",
                                 "256-sample blocks ms", "RTF streamed"],
-                               wiener_rtf(settings, seconds)), ""]
+                               denoiser_rtf(settings, seconds)), ""]
     H.write_report("\n".join(lines), args.out)
     return 0
 

@@ -20,6 +20,34 @@ namespace {
 using FArr = py::array_t<float, py::array::c_style>;
 
 // Runs the effect over x in blocks of block_size samples (0: one block), writing y.
+// The streaming fast path of Effect.process: a C-contiguous float32 block of the effect's
+// channel count ((channels, n), or 1-D for mono), finite, in; a new array out. Anything else
+// returns None and the Python path handles it (conversions, layouts, error messages).
+py::object process_block(hb::Effect& fx, const py::handle& obj) {
+  if (!py::isinstance<py::array>(obj)) return py::none();
+  py::array a = py::reinterpret_borrow<py::array>(obj);
+  if (!a.dtype().is(py::dtype::of<float>()) || !(a.flags() & py::array::c_style)) return py::none();
+  const int64_t C = fx.channels();
+  int64_t n;
+  if (a.ndim() == 2 && a.shape(0) == C) {
+    n = a.shape(1);
+  } else if (a.ndim() == 1 && C == 1) {
+    n = a.shape(0);
+  } else {
+    return py::none();
+  }
+  if (n == 0) return py::none();
+  const float* xp = static_cast<const float*>(a.data());
+  if (!hb::all_finite(xp, C * n)) return py::none();
+  py::array_t<float> y(std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim()));
+  float* yp = y.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    fx.process(xp, n, yp, n, n);
+  }
+  return std::move(y);
+}
+
 void process_into(hb::Effect& fx, const FArr& x, FArr& y, int64_t block_size) {
   HB_CHECK(x.ndim() == 2 && x.shape(0) == fx.channels(),
            "x must have shape (channels=" + std::to_string(fx.channels()) + ", samples)");
@@ -43,6 +71,8 @@ void bind_fx(py::module_& m) {
       .def_property_readonly("channels", &hb::Effect::channels)
       .def_property_readonly("latency_samples", &hb::Effect::latency_samples)
       .def("reset", &hb::Effect::reset)
+      .def("process_block", &process_block, py::arg("audio"),
+           "Fast path: a C-contiguous float32 block in, a new block out; None if not applicable")
       .def("process_into", &process_into, py::arg("x").noconvert(), py::arg("out").noconvert(),
            py::arg("block_size") = 0,
            "Stream x (channels, n) through the effect into out, block_size samples per call");

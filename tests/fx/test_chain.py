@@ -119,3 +119,22 @@ def test_chain_bad_input_and_mid_stream_changes():
         chain.process(signal(2, 500), 48000, reset=False)
     with pytest.raises(ValueError, match="gain_db"):
         Gain(float("inf"))
+
+
+def test_streaming_fast_path_equals_the_checked_path():
+    """float32 C-contiguous blocks go straight to C++; float64 ones take the Python path."""
+    x = signal(2, 6000)
+    fast, slow = Chain([Gain(-2.0), WienerDenoiser()]), Chain([Gain(-2.0), WienerDenoiser()])
+    a = np.concatenate([fast.process(x[:, i:i + 128].copy(), SR, reset=False)
+                        for i in range(0, 6000, 128)], axis=1)
+    b = np.concatenate([slow.process(x[:, i:i + 128].astype(np.float64), SR, reset=False)
+                        for i in range(0, 6000, 128)], axis=1)
+    assert fast._fast is not None
+    np.testing.assert_array_equal(a, b)
+    bad = x[:, :128].copy()
+    bad[0, 3] = np.inf
+    with pytest.raises(ValueError, match="NaN or Inf"):  # the fast path hands errors back
+        fast.process(bad, SR, reset=False)
+    mixed = Chain([Gain(-2.0), pedalboard.Gain(gain_db=1.0)])
+    mixed.process(x[:, :128].copy(), SR, reset=False)
+    assert mixed._fast is None  # pedalboard members keep the Python loop

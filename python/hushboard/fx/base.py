@@ -96,6 +96,7 @@ class Effect(abc.ABC):
     def __init__(self) -> None:
         self._sample_rate: float | None = None
         self._channels: int | None = None
+        self._fast = None  # a native block function for the streaming fast path, if any
 
     # -- subclass hooks ---------------------------------------------------------------------
     @abc.abstractmethod
@@ -134,6 +135,12 @@ class Effect(abc.ABC):
             ``(samples,)``, ``(channels, samples)`` or ``(samples, channels)``; the output has
             the input's shape and layout, float32.
         """
+        fast = self._fast
+        if fast is not None and not reset and sample_rate == self._sample_rate:
+            # streaming a plain float32 block through a native effect: one C++ call
+            out = fast(audio)
+            if out is not None:
+                return out
         sr = check_sample_rate(sample_rate)
         bs = check_buffer_size(buffer_size)
         x, layout = as_audio(audio, None if reset else self._channels)
@@ -192,6 +199,7 @@ class NativeEffect(Effect):
 
     def _configure(self, sample_rate: float, channels: int) -> None:
         self._native = self._build(sample_rate, channels)
+        self._fast = self._native.process_block
 
     def _latency_for(self, sample_rate: float) -> int:
         if self._native is not None and self._sample_rate == sample_rate:

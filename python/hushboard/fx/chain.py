@@ -67,6 +67,7 @@ class Chain(Effect, MutableSequence):
         return fx
 
     def _invalidate(self) -> None:
+        self._fast = None
         self._sample_rate = None
         self._channels = None
         self._segments = []
@@ -116,6 +117,9 @@ class Chain(Effect, MutableSequence):
         flush()
         self._segments = segments
         self._fresh = True
+        # all native: streaming blocks go straight to the C++ chain
+        self._fast = (segments[0][1].process_block
+                      if len(segments) == 1 and segments[0][0] == "native" else None)
 
     def _reset_state(self) -> None:
         self._fresh = True
