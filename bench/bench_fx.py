@@ -83,6 +83,30 @@ def denoiser_rtf(settings: H.Settings, seconds: float) -> list[list[str]]:
     return rows
 
 
+def resampler_rows(settings: H.Settings, seconds: float) -> list[list[str]]:
+    """hushboard's streaming polyphase resampler against scipy.signal.resample_poly (offline,
+    the usual peer) on the same 10 s stereo signal."""
+    from scipy.signal import resample_poly
+
+    rows = []
+    rng = np.random.default_rng(5)
+    for a, b in [(48000, 16000), (16000, 48000), (44100, 16000)]:
+        x = (0.1 * rng.standard_normal((2, int(a * seconds)))).astype(np.float32)
+        r = _C.Resampler(a, b, 2)
+
+        def hb_run():
+            r.reset()
+            return r.push(x)
+
+        g = np.gcd(a, b)
+        st = H.compare({"hushboard": hb_run,
+                        "scipy": lambda: resample_poly(x, b // g, a // g, axis=1)}, settings)
+        h, sc = st["hushboard"].median, st["scipy"].median
+        rows.append([f"{a} -> {b}", H.fmt_time(h, "ms"), H.fmt_time(sc, "ms"), f"{sc / h:.2f}",
+                     f"{h / seconds:.4f}"])
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smoke run (seconds)")
@@ -101,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
               H.markdown_table(["denoiser", "sample rate", "seconds", "offline ms", "RTF offline",
                                 "256-sample blocks ms", "RTF streamed"],
                                denoiser_rtf(settings, seconds)), ""]
+    lines += ["## Polyphase resampler (streaming, C++) vs scipy.signal.resample_poly, stereo, "
+              "1 thread", "",
+              H.markdown_table(["rates", "hushboard ms", "scipy ms", "scipy/hb", "RTF hushboard"],
+                               resampler_rows(settings, seconds)), ""]
     H.write_report("\n".join(lines), args.out)
     return 0
 

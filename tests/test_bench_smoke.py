@@ -34,5 +34,5 @@ def test_bench_fx_quick(tmp_path):
     )
     assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
     assert "pedalboard/Chain" in proc.stdout and "RTF offline" in proc.stdout
-    assert "SpectralGate" in proc.stdout
+    assert "SpectralGate" in proc.stdout and "resample_poly" in proc.stdout
     assert "hushboard effects benchmark" in out.read_text(encoding="utf-8")
