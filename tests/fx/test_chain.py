@@ -135,6 +135,8 @@ def test_streaming_fast_path_equals_the_checked_path():
     bad[0, 3] = np.inf
     with pytest.raises(ValueError, match="NaN or Inf"):  # the fast path hands errors back
         fast.process(bad, SR, reset=False)
+    with pytest.raises(ValueError, match="buffer_size"):
+        fast.process(x[:, :128].copy(), SR, buffer_size=0, reset=False)
     mixed = Chain([Gain(-2.0), pedalboard.Gain(gain_db=1.0)])
     mixed.process(x[:, :128].copy(), SR, reset=False)
     assert mixed._fast is None  # pedalboard members keep the Python loop

@@ -136,7 +136,8 @@ class Effect(abc.ABC):
             the input's shape and layout, float32.
         """
         fast = self._fast
-        if fast is not None and not reset and sample_rate == self._sample_rate:
+        if (fast is not None and not reset and sample_rate == self._sample_rate
+                and type(buffer_size) is int and buffer_size >= 1):
             # streaming a plain float32 block through a native effect: one C++ call
             out = fast(audio)
             if out is not None:

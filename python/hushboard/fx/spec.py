@@ -12,15 +12,12 @@ from hushboard.fx.base import Effect
 from hushboard.fx.chain import Chain
 from hushboard.fx.denoise import SpectralGate, WienerDenoiser
 from hushboard.fx.gain import Gain
-from hushboard.fx.model import MODELS, Denoise
+from hushboard.fx.model import Denoise
 
-__all__ = ["DENOISERS", "EFFECTS", "make_denoiser", "parse_chain"]
-
-DENOISERS = MODELS
-
+__all__ = ["EFFECTS", "make_denoiser", "parse_chain"]
 
 def make_denoiser(name: str) -> Effect:
-    """A fresh ``Denoise`` effect for a model name (see ``MODELS``)."""
+    """A fresh ``Denoise`` effect for a model name (see ``hushboard.fx.model.MODELS``)."""
     return Denoise(name)
 
 
