@@ -10,7 +10,6 @@ import gc
 import os
 import shutil
 import subprocess
-import threading
 import time
 
 import numpy as np
