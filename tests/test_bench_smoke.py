@@ -36,3 +36,29 @@ def test_bench_fx_quick(tmp_path):
     assert "pedalboard/Chain" in proc.stdout and "RTF offline" in proc.stdout
     assert "SpectralGate" in proc.stdout and "resample_poly" in proc.stdout
     assert "hushboard effects benchmark" in out.read_text(encoding="utf-8")
+
+
+def test_bench_complex_conv_quick(tmp_path):
+    out = tmp_path / "cc.md"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_complex_conv.py"), "--quick", "--out",
+         str(out)],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    assert TABLE_HEADER in proc.stdout and "stacked/hb" in proc.stdout
+    assert "enc total" in proc.stdout and "dec total" in proc.stdout
+    assert "hushboard complex convolution benchmark" in out.read_text(encoding="utf-8")
+
+
+def test_bench_dccrn_quick(tmp_path):
+    out = tmp_path / "dccrn.md"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_dccrn.py"), "--quick",
+         "--configs", "dccrn-lite", "--out", str(out)],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    assert "torch eager" in proc.stdout and "torch/engine" in proc.stdout
+    assert "relative L2 error" in proc.stdout
+    assert "hushboard DCCRN benchmark" in out.read_text(encoding="utf-8")

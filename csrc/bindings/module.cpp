@@ -9,6 +9,8 @@ namespace py = pybind11;
 
 void bind_stft(py::module_& m);
 void bind_fx(py::module_& m);
+void bind_complex_conv(py::module_& m);
+void bind_dccrn(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "hushboard native kernels (CPU SIMD + optional CUDA), torch-free";
@@ -38,4 +40,6 @@ PYBIND11_MODULE(_C, m) {
   });
   bind_stft(m);
   bind_fx(m);
+  bind_complex_conv(m);
+  bind_dccrn(m);
 }

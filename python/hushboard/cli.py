@@ -193,6 +193,10 @@ def _cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
+MODEL_HELP = ("denoiser: wiener (default), gate, or a DCCRN weights file (*.safetensors, "
+              "run by the C++ engine at its own sample rate)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hushboard import __version__
 
@@ -216,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     pd.add_argument("inputs", nargs="+", metavar="IN", help="input audio files")
     pd.add_argument("-o", "--output", required=True, metavar="OUT_OR_DIR",
                     help="output file (one input) or directory")
-    pd.add_argument("--model", default="wiener", help="denoiser: wiener (default) or gate")
+    pd.add_argument("--model", default="wiener", help=MODEL_HELP)
     pd.add_argument("--chain", default=None, metavar="SPEC",
                     help="effects around the model, e.g. 'highpass:80,denoise,gain:3' "
                          "(items: denoise, wiener[:floor_db], gate[:n_std], gain:db, "
@@ -228,13 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      "spectrogram")
     pm.add_argument("-o", "--output", default="hushboard-demo", metavar="DIR",
                     help="where to write (default: ./hushboard-demo)")
-    pm.add_argument("--model", default="wiener", help="denoiser: wiener (default) or gate")
+    pm.add_argument("--model", default="wiener", help=MODEL_HELP)
     pm.set_defaults(func=_cmd_demo)
     pl = sub.add_parser("live", help="denoise a microphone live (duplex audio through PortAudio)")
     pl.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
     pl.add_argument("--input", default=None, metavar="DEV", help="input device (id or name)")
     pl.add_argument("--output", default=None, metavar="DEV", help="output device (id or name)")
-    pl.add_argument("--model", default="wiener", help="denoiser: wiener (default) or gate")
+    pl.add_argument("--model", default="wiener", help=MODEL_HELP)
     pl.add_argument("--chain", default=None, metavar="SPEC", help="as for `denoise`")
     pl.add_argument("--samplerate", type=float, default=None, help="default: the device's")
     pl.add_argument("--blocksize", type=int, default=256, help="frames per block (default 256)")

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from hushboard.fx.base import Effect, NativeEffect
 from hushboard.fx.chain import Chain
+from hushboard.fx.dccrn import DCCRNDenoiser
 from hushboard.fx.denoise import SpectralGate, WienerDenoiser
 from hushboard.fx.gain import Gain
 from hushboard.fx.model import Denoise
 
-__all__ = ["Chain", "Denoise", "Effect", "Gain", "NativeEffect", "SpectralGate", "WienerDenoiser"]
+__all__ = [
+    "Chain", "DCCRNDenoiser", "Denoise", "Effect", "Gain", "NativeEffect", "SpectralGate", "WienerDenoiser",
+]

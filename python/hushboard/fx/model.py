@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 from hushboard.fx.base import NativeEffect
@@ -27,14 +28,29 @@ class Denoise(NativeEffect):
     Without one, the model runs at the stream's rate (the classic models work at any rate).
 
     Args:
-        model: a name from ``MODELS`` ("wiener" is the default until neural models ship).
-        model_sample_rate: the model's own sample rate in Hz (a whole number), or None.
+        model: a name from ``MODELS`` ("wiener" is the default until neural models ship), or
+            the path of a DCCRN weights file (``*.safetensors`` written by ``DCCRN.save``), which
+            runs through the C++ DCCRN engine at the model's sample rate.
+        model_sample_rate: the model's own sample rate in Hz (a whole number), or None (a
+            weights file brings its own).
     """
 
     def __init__(self, model: str = "wiener", *, model_sample_rate: int | None = None) -> None:
         super().__init__()
-        if model not in MODELS:
-            raise ValueError(f"unknown model {model!r}; available: {', '.join(sorted(MODELS))}")
+        neural = None
+        if isinstance(model, (str, os.PathLike)) and os.fspath(model).endswith(".safetensors"):
+            from hushboard.fx.dccrn import DCCRNDenoiser
+
+            neural = DCCRNDenoiser(model)
+            model = os.fspath(model)
+            if model_sample_rate is None:
+                model_sample_rate = neural.model_sample_rate
+            elif model_sample_rate != neural.model_sample_rate:
+                raise ValueError(f"model_sample_rate {model_sample_rate} differs from the "
+                                 f"{neural.model_sample_rate} Hz of {model!r}")
+        elif model not in MODELS:
+            raise ValueError(f"unknown model {model!r}; available: {', '.join(sorted(MODELS))} "
+                             "or a DCCRN weights file (*.safetensors)")
         if model_sample_rate is not None and (
             isinstance(model_sample_rate, bool) or int(model_sample_rate) != model_sample_rate
             or not 8000 <= model_sample_rate <= 192000
@@ -43,7 +59,7 @@ class Denoise(NativeEffect):
                              f"(got {model_sample_rate!r})")
         self.model = model
         self.model_sample_rate = None if model_sample_rate is None else int(model_sample_rate)
-        self._model = MODELS[model]()
+        self._model = neural if neural is not None else MODELS[model]()
 
     @property
     def inner(self) -> NativeEffect:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hushboard.ops._complex_conv import complex_conv2d, complex_conv_transpose2d
 from hushboard.ops._stft import (
     WINDOWS,
     get_window,
@@ -10,4 +11,12 @@ from hushboard.ops._stft import (
     stft_num_frames,
 )
 
-__all__ = ["WINDOWS", "get_window", "istft", "stft", "stft_num_frames"]
+__all__ = [
+    "WINDOWS",
+    "complex_conv2d",
+    "complex_conv_transpose2d",
+    "get_window",
+    "istft",
+    "stft",
+    "stft_num_frames",
+]

@@ -15,14 +15,13 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-import os
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from hushboard.ops._native import _C
+from hushboard.ops._native import FORCE_REFERENCE, _C, register_native
 
 __all__ = ["WINDOWS", "get_window", "istft", "stft", "stft_num_frames"]
 
@@ -149,14 +148,12 @@ def _stft_backward_op(
     pad_mode: int, normalized: bool, onesided: bool,
 ) -> Tensor:
     """Adjoint of the complex STFT: grad of the spectrum -> grad of the signal."""
-    batch = grad.shape[0]
-    with torch.enable_grad():
-        x = torch.zeros(batch, length, dtype=_real_of(grad.dtype), device=grad.device,
-                        requires_grad=True)
-        y = _stft_reference(x, window, n_fft, hop_length, center, pad_mode, normalized,
-                            onesided, _COMPLEX, 1.0)
-        (gx,) = torch.autograd.grad(y, x, grad)
-    return gx
+    # torch.func.vjp, not torch.autograd.grad: an op's body runs below the autograd key, where
+    # tensors created inside record no graph.
+    x = torch.zeros(grad.shape[0], length, dtype=_real_of(grad.dtype), device=grad.device)
+    _, vjp = torch.func.vjp(lambda v: _stft_reference(
+        v, window, n_fft, hop_length, center, pad_mode, normalized, onesided, _COMPLEX, 1.0), x)
+    return vjp(grad)[0]
 
 
 @torch.library.custom_op("hushboard::istft", mutates_args=())
@@ -176,14 +173,11 @@ def _istft_backward_op(
 ) -> Tensor:
     """Adjoint of the complex iSTFT: grad of the signal -> grad of the spectrum."""
     batch, length = grad.shape
-    nb = _n_bins(n_fft, onesided)
-    with torch.enable_grad():
-        s = torch.zeros(batch, nb, n_frames, dtype=_complex_of(grad.dtype), device=grad.device,
-                        requires_grad=True)
-        y = _istft_reference(s, window, n_fft, hop_length, center, normalized, onesided,
-                             _COMPLEX, 1.0, length)
-        (gs,) = torch.autograd.grad(y, s, grad)
-    return gs
+    s = torch.zeros(batch, _n_bins(n_fft, onesided), n_frames, dtype=_complex_of(grad.dtype),
+                    device=grad.device)
+    _, vjp = torch.func.vjp(lambda v: _istft_reference(
+        v, window, n_fft, hop_length, center, normalized, onesided, _COMPLEX, 1.0, length), s)
+    return vjp(grad)[0]
 
 
 # ---- fake (meta) implementations ------------------------------------------------------------
@@ -235,20 +229,9 @@ def _empty_cpu(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
     return torch.from_numpy(np.empty(shape, dtype=_NP_DTYPES[dtype]))
 
 
-# HUSHBOARD_BACKEND=reference leaves every op on its pure-torch default body.
-_FORCE_REFERENCE = os.environ.get("HUSHBOARD_BACKEND", "").lower() == "reference"
 
 
-def _register(op: str, device: str):
-    def deco(fn):
-        if not _FORCE_REFERENCE:
-            torch.library.register_kernel(op, device)(fn)
-        return fn
-
-    return deco
-
-
-@_register("hushboard::stft", "cpu")
+@register_native("hushboard::stft", "cpu")
 def _stft_cpu(x, window, n_fft, hop_length, center, pad_mode, normalized, onesided, kind, power):
     x = x.contiguous()
     window = window.to(x.dtype).contiguous()
@@ -268,7 +251,7 @@ def _stft_cpu(x, window, n_fft, hop_length, center, pad_mode, normalized, onesid
     return out
 
 
-@_register("hushboard::stft_backward", "cpu")
+@register_native("hushboard::stft_backward", "cpu")
 def _stft_backward_cpu(grad, window, length, n_fft, hop_length, center, pad_mode, normalized,
                        onesided):
     grad = grad.resolve_conj().contiguous()
@@ -282,7 +265,7 @@ def _stft_backward_cpu(grad, window, length, n_fft, hop_length, center, pad_mode
     return gx
 
 
-@_register("hushboard::istft", "cpu")
+@register_native("hushboard::istft", "cpu")
 def _istft_cpu(spec, window, n_fft, hop_length, center, normalized, onesided, kind, power,
                length):
     spec = spec.resolve_conj().contiguous()
@@ -297,7 +280,7 @@ def _istft_cpu(spec, window, n_fft, hop_length, center, normalized, onesided, ki
     return out
 
 
-@_register("hushboard::istft_backward", "cpu")
+@register_native("hushboard::istft_backward", "cpu")
 def _istft_backward_cpu(grad, window, n_frames, n_fft, hop_length, center, normalized, onesided):
     grad = grad.contiguous()
     window = window.to(grad.dtype).contiguous()
@@ -315,7 +298,7 @@ def _cuda_native(t: Tensor) -> bool:
     return bool(_C.WITH_CUDA) and t.dtype in (torch.float32, torch.complex64)
 
 
-@_register("hushboard::stft", "cuda")
+@register_native("hushboard::stft", "cuda")
 def _stft_cuda(x, window, n_fft, hop_length, center, pad_mode, normalized, onesided, kind, power):
     if not _cuda_native(x):
         return _stft_reference(x, window, n_fft, hop_length, center, pad_mode, normalized,
@@ -340,7 +323,7 @@ def _stft_cuda(x, window, n_fft, hop_length, center, pad_mode, normalized, onesi
     return out
 
 
-@_register("hushboard::istft", "cuda")
+@register_native("hushboard::istft", "cuda")
 def _istft_cuda(spec, window, n_fft, hop_length, center, normalized, onesided, kind, power,
                 length):
     if not _cuda_native(spec):
@@ -546,7 +529,7 @@ def _native_direct(t: Tensor) -> bool:
     """Call the CPU kernel without the custom-op dispatcher (about 50 us less per call) when
     nothing needs the op: no autograd, no tracing, a plain CPU tensor."""
     return (
-        not _FORCE_REFERENCE
+        not FORCE_REFERENCE
         and type(t) is torch.Tensor
         and t.device.type == "cpu"
         and not (t.requires_grad and torch.is_grad_enabled())
