@@ -62,7 +62,9 @@ def _init_complex_(wr: Tensor, wi: Tensor, fan_in: int) -> None:
 
 
 class _ComplexConvBase(nn.Module):
-    """Weights, bias and the causal one-frame ``step`` shared by the two convolutions."""
+    """Weights, bias and the causal one-frame ``step`` shared by the two convolutions; a
+    subclass supplies ``_run(x, padding, time_output_padding)`` (its op; a time output padding
+    of -1 keeps the layer's own)."""
 
     transposed = False
 
@@ -93,10 +95,6 @@ class _ComplexConvBase(nn.Module):
     def past_frames(self) -> int:
         """Past input frames a causal output frame reads (the ``step`` cache length)."""
         return self.dilation[1] * (self.kernel_size[1] - 1)
-
-    def _run(self, x: Tensor, padding: tuple[int, int, int, int], time_output_padding: int
-               ) -> Tensor:
-        raise NotImplementedError
 
     def forward(self, x: Tensor) -> Tensor:
         _check_map(x, self.in_channels)

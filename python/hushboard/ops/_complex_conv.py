@@ -220,8 +220,9 @@ def _weight_blocks(g: Tensor, n_out: int, n_in: int) -> tuple[Tensor, Tensor, Te
     return g[:n_out, :n_in], g[:n_out, n_in:], g[n_out:, :n_in], g[n_out:, n_in:]
 
 
-def _conv_setup(ctx, inputs, output):
-    x, wr, wi, br, bi, stride, dilation, padding = inputs
+def _setup(ctx, inputs, output):
+    """Both ops: (x, wr, wi, br, bi, stride, dilation, padding[, output_padding])."""
+    x, wr, wi, br, bi, stride, dilation, padding = inputs[:8]
     ctx.args = (list(stride), list(dilation), list(padding))
     ctx.has_bias = (br is not None, bi is not None)
     ctx.save_for_backward(x, wr, wi)
@@ -256,13 +257,6 @@ def _conv_backward(ctx, grad):
     return gx, gwr, gwi, gbr, gbi, None, None, None
 
 
-def _convt_setup(ctx, inputs, output):
-    x, wr, wi, br, bi, stride, dilation, padding, output_padding = inputs
-    ctx.args = (list(stride), list(dilation), list(padding))
-    ctx.has_bias = (br is not None, bi is not None)
-    ctx.save_for_backward(x, wr, wi)
-
-
 def _convt_backward(ctx, grad):
     x, wr, wi = ctx.saved_tensors
     stride, dilation, padding = ctx.args
@@ -288,9 +282,9 @@ def _convt_backward(ctx, grad):
 
 
 torch.library.register_autograd("hushboard::complex_conv2d", _conv_backward,
-                                setup_context=_conv_setup)
+                                setup_context=_setup)
 torch.library.register_autograd("hushboard::complex_conv_transpose2d", _convt_backward,
-                                setup_context=_convt_setup)
+                                setup_context=_setup)
 
 
 # ---- argument handling ------------------------------------------------------------------------
