@@ -62,3 +62,17 @@ def test_bench_dccrn_quick(tmp_path):
     assert "torch eager" in proc.stdout and "torch/engine" in proc.stdout
     assert "relative L2 error" in proc.stdout
     assert "hushboard DCCRN benchmark" in out.read_text(encoding="utf-8")
+
+
+def test_bench_bsrnn_quick(tmp_path):
+    out = tmp_path / "bsrnn.md"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_bsrnn.py"), "--quick",
+         "--configs", "bsrnn-speech-16k-lite", "--offline-configs", "bsrnn-speech-16k-lite",
+         "--out", str(out)],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    for text in ("band split", "band mask", "LSTM time step", "torch/engine", "relative L2"):
+        assert text in proc.stdout
+    assert "hushboard BSRNN benchmark" in out.read_text(encoding="utf-8")

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common.h"
 #include "hushboard/common.h"
 #include "hushboard/dccrn.h"
 
@@ -27,24 +28,8 @@ void bind_dccrn(py::module_& m) {
              c.stride_f = stride_f;
              c.n_fft = n_fft;
              c.hop_length = hop_length;
-             // keep the arrays alive while the engine copies them
-             std::vector<py::array_t<float, py::array::c_style>> keep;
-             hb::TensorMap tm;
-             for (auto item : weights) {
-               const std::string name = py::str(item.first);
-               py::array a = py::reinterpret_borrow<py::array>(item.second);
-               HB_CHECK(py::isinstance<py::array>(item.second) &&
-                            a.dtype().is(py::dtype::of<float>()) &&
-                            (a.flags() & py::array::c_style),
-                        "DCCRN weights: tensor '" + name +
-                            "' must be a C-contiguous float32 numpy array");
-               auto arr = py::array_t<float, py::array::c_style>::ensure(item.second);
-               hb::TensorView v;
-               for (py::ssize_t d = 0; d < arr.ndim(); ++d) v.shape.push_back(arr.shape(d));
-               v.data = arr.data();
-               tm[name] = v;
-               keep.push_back(arr);
-             }
+             std::vector<hb_bind::FArr> keep;
+             hb::TensorMap tm = hb_bind::tensor_map_from_dict(weights, "DCCRN", keep);
              return new hb::DccrnEngine(c, tm, stream_channels);
            }),
            py::arg("channels"), py::arg("complex_rnn"), py::arg("rnn_layers"),

@@ -11,6 +11,9 @@ void bind_stft(py::module_& m);
 void bind_fx(py::module_& m);
 void bind_complex_conv(py::module_& m);
 void bind_dccrn(py::module_& m);
+void bind_band(py::module_& m);
+void bind_rnn(py::module_& m);
+void bind_bsrnn(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "hushboard native kernels (CPU SIMD + optional CUDA), torch-free";
@@ -42,4 +45,7 @@ PYBIND11_MODULE(_C, m) {
   bind_fx(m);
   bind_complex_conv(m);
   bind_dccrn(m);
+  bind_band(m);
+  bind_rnn(m);
+  bind_bsrnn(m);
 }

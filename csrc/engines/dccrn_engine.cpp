@@ -13,31 +13,16 @@
 #include "hushboard/common.h"
 #include "hushboard/complex_conv.h"
 #include "hushboard/gemm.h"
+#include "engine_weights.h"
 
 namespace hb {
 namespace {
 
 constexpr int64_t kMaxChunk = 32;  // frames per process_frames call (the round trip's chunk)
 
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string r = "(";
-  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + (s.size() == 1 ? ",)" : ")");
-}
-
-// Copy of a named tensor, checked against the expected shape.
 std::vector<float> take(const TensorMap& w, const std::string& name,
                         const std::vector<int64_t>& shape) {
-  auto it = w.find(name);
-  HB_CHECK(it != w.end(), "DCCRN weights: missing tensor '" + name + "'");
-  HB_CHECK(it->second.shape == shape, "DCCRN weights: tensor '" + name + "' has shape " +
-                                          shape_str(it->second.shape) + ", expected " +
-                                          shape_str(shape));
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  HB_CHECK(it->second.data != nullptr || n == 0, "DCCRN weights: tensor '" + name + "' is null");
-  HB_CHECK(all_finite(it->second.data, n), "DCCRN weights: tensor '" + name + "' has NaN or Inf");
-  return std::vector<float>(it->second.data, it->second.data + n);
+  return detail::take_weight(w, "DCCRN", name, shape);
 }
 
 StftParams stft_params(const DccrnConfig& c) {
@@ -55,8 +40,8 @@ const float* checked_window(const DccrnConfig& c, const TensorMap& w) {
   auto it = w.find("window");
   HB_CHECK(it != w.end(), "DCCRN weights: missing tensor 'window'");
   HB_CHECK(it->second.shape == std::vector<int64_t>{c.n_fft},
-           "DCCRN weights: tensor 'window' has shape " + shape_str(it->second.shape) +
-               ", expected " + shape_str({c.n_fft}));
+           "DCCRN weights: tensor 'window' has shape " + detail::shape_str(it->second.shape) +
+               ", expected " + detail::shape_str({c.n_fft}));
   return it->second.data;
 }
 

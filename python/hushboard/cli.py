@@ -193,7 +193,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
-MODEL_HELP = ("denoiser: wiener (default), gate, or a DCCRN weights file (*.safetensors, "
+MODEL_HELP = ("denoiser: wiener (default), gate, or a DCCRN or BSRNN weights file (*.safetensors, "
               "run by the C++ engine at its own sample rate)")
 
 

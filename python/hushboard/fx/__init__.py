@@ -4,6 +4,7 @@ reset)``, ``reset()``, ``latency_samples``. Native effects run their block loop 
 from __future__ import annotations
 
 from hushboard.fx.base import Effect, NativeEffect
+from hushboard.fx.bsrnn import BSRNNDenoiser
 from hushboard.fx.chain import Chain
 from hushboard.fx.dccrn import DCCRNDenoiser
 from hushboard.fx.denoise import SpectralGate, WienerDenoiser
@@ -11,5 +12,6 @@ from hushboard.fx.gain import Gain
 from hushboard.fx.model import Denoise
 
 __all__ = [
-    "Chain", "DCCRNDenoiser", "Denoise", "Effect", "Gain", "NativeEffect", "SpectralGate", "WienerDenoiser",
+    "BSRNNDenoiser", "Chain", "DCCRNDenoiser", "Denoise", "Effect", "Gain", "NativeEffect",
+    "SpectralGate", "WienerDenoiser",
 ]

@@ -29,8 +29,9 @@ class Denoise(NativeEffect):
 
     Args:
         model: a name from ``MODELS`` ("wiener" is the default until neural models ship), or
-            the path of a DCCRN weights file (``*.safetensors`` written by ``DCCRN.save``), which
-            runs through the C++ DCCRN engine at the model's sample rate.
+            the path of a DCCRN or BSRNN weights file (``*.safetensors`` written by
+            ``DCCRN.save`` / ``BSRNN.save``), which runs through its C++ engine at the model's
+            sample rate.
         model_sample_rate: the model's own sample rate in Hz (a whole number), or None (a
             weights file brings its own).
     """
@@ -39,9 +40,9 @@ class Denoise(NativeEffect):
         super().__init__()
         neural = None
         if isinstance(model, (str, os.PathLike)) and os.fspath(model).endswith(".safetensors"):
-            from hushboard.fx.dccrn import DCCRNDenoiser
+            from hushboard.fx.neural import effect_for_weights
 
-            neural = DCCRNDenoiser(model)
+            neural = effect_for_weights(model)
             model = os.fspath(model)
             if model_sample_rate is None:
                 model_sample_rate = neural.model_sample_rate
@@ -50,7 +51,7 @@ class Denoise(NativeEffect):
                                  f"{neural.model_sample_rate} Hz of {model!r}")
         elif model not in MODELS:
             raise ValueError(f"unknown model {model!r}; available: {', '.join(sorted(MODELS))} "
-                             "or a DCCRN weights file (*.safetensors)")
+                             "or a DCCRN/BSRNN weights file (*.safetensors)")
         if model_sample_rate is not None and (
             isinstance(model_sample_rate, bool) or int(model_sample_rate) != model_sample_rate
             or not 8000 <= model_sample_rate <= 192000

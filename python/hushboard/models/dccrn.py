@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from hushboard.models._weights import check_state_dict, read_weights_file
 from hushboard.models.complex_nn import (
     ComplexBatchNorm,
     ComplexConv2d,
@@ -439,19 +440,8 @@ class DCCRN(nn.Module):
     def load(cls, path: str | os.PathLike) -> DCCRN:
         """Read a model written by ``save``; a missing, unexpected or misshapen tensor is a
         ``ValueError`` naming it."""
-        from safetensors import safe_open
-
+        tensors, meta = read_weights_file(path, "DCCRN")
         path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"no weights file at {path!r}")
-        try:
-            with safe_open(path, framework="pt") as fh:
-                meta = fh.metadata() or {}
-                tensors = {k: fh.get_tensor(k) for k in fh.keys()}
-        except Exception as e:  # safetensors raises its own error types
-            raise ValueError(f"{path!r} is not a readable safetensors file: {e}") from e
-        if meta.get("model") != "DCCRN" or "config" not in meta:
-            raise ValueError(f"{path!r} does not hold a DCCRN (metadata {meta!r})")
         try:
             cfg = json.loads(meta["config"])
             if not isinstance(cfg, dict):
@@ -464,22 +454,5 @@ class DCCRN(nn.Module):
         return model.eval()
 
     def load_weights(self, tensors: dict[str, Tensor], source: str = "weights") -> None:
-        expected = self.state_dict()
-        missing = sorted(set(expected) - set(tensors))
-        unexpected = sorted(set(tensors) - set(expected))
-        if missing:
-            raise ValueError(f"{source}: missing tensor(s) {missing[:5]}"
-                             + (" ..." if len(missing) > 5 else ""))
-        if unexpected:
-            raise ValueError(f"{source}: unexpected tensor(s) {unexpected[:5]}"
-                             + (" ..." if len(unexpected) > 5 else ""))
-        for k, v in expected.items():
-            if tensors[k].is_floating_point() != v.is_floating_point():
-                raise ValueError(f"{source}: tensor {k!r} has dtype {tensors[k].dtype}, "
-                                 f"expected {v.dtype}")
-            if tuple(tensors[k].shape) != tuple(v.shape):
-                raise ValueError(f"{source}: tensor {k!r} has shape {tuple(tensors[k].shape)}, "
-                                 f"expected {tuple(v.shape)}")
-            if not torch.isfinite(tensors[k].float()).all():
-                raise ValueError(f"{source}: tensor {k!r} contains NaN or Inf")
+        check_state_dict(self.state_dict(), tensors, source)
         self.load_state_dict(tensors)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from hushboard.ops._band import (
+    band_mask,
+    band_mask_reference,
+    band_split,
+    band_split_reference,
+)
 from hushboard.ops._complex_conv import complex_conv2d, complex_conv_transpose2d
+from hushboard.ops._rnn import gru_layer, gru_layer_reference, lstm_layer, lstm_layer_reference
 from hushboard.ops._stft import (
     WINDOWS,
     get_window,
@@ -13,10 +20,18 @@ from hushboard.ops._stft import (
 
 __all__ = [
     "WINDOWS",
+    "band_mask",
+    "band_mask_reference",
+    "band_split",
+    "band_split_reference",
     "complex_conv2d",
     "complex_conv_transpose2d",
     "get_window",
+    "gru_layer",
+    "gru_layer_reference",
     "istft",
+    "lstm_layer",
+    "lstm_layer_reference",
     "stft",
     "stft_num_frames",
 ]

@@ -1,0 +1,324 @@
+// BSRNN streaming engine (see hushboard/bsrnn.h).
+//
+// Per chunk of k frames (k <= the round trip's chunk of 32) and C stream channels, rows are
+// (channel, frame) pairs, r = c * k + t:
+//   features (rows, 2F)  -> band split (BandSplitPlan)              -> X (rows, K, N)
+//   per layer:  Z = LN(X); time RNN per channel over k frames, K sequences (the bands), state
+//               carried across chunks (LstmPlan / GruPlan)         -> Y (rows, K, H)
+//               X += Y . Wt^T + bt
+//               Z = LN(X); band RNN, forward and reverse over the K bands of every row, zero
+//               initial state                                      -> Y (rows, K, 2H)
+//               X += Y . Wb^T + bb
+//   mask MLP (BandMaskPlan)                                         -> M (rows, F * taps * 2)
+//   spectrum *= mask (or the complex filter over this and past frames), in place.
+// All buffers are sized at construction; process_frames allocates nothing.
+#include "hushboard/bsrnn.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "engine_weights.h"
+#include "hushboard/band.h"
+#include "hushboard/common.h"
+#include "hushboard/gemm.h"
+#include "hushboard/rnn.h"
+#include "../cpu/stft_internal.h"
+#include "bsrnn_internal.h"
+
+namespace hb {
+namespace detail {
+
+const BsrnnRowKernels* active_bsrnn_row_kernels() {
+#if defined(HB_HAVE_AVX2_TU)
+  if (active_kernels() == kernels_avx2()) return bsrnn_row_kernels_avx2();
+#endif
+  return bsrnn_row_kernels_generic();
+}
+
+}  // namespace detail
+
+namespace {
+
+constexpr int64_t kMaxChunk = 32;  // frames per process_frames call (the round trip's chunk)
+
+StftParams stft_params(const BsrnnConfig& c) {
+  StftParams p;
+  p.n_fft = c.n_fft;
+  p.hop_length = c.hop_length;
+  p.center = true;
+  p.pad_mode = PadMode::Constant;
+  return p;
+}
+
+const float* checked_window(const BsrnnConfig& c, const TensorMap& w) {
+  HB_CHECK(c.n_fft >= 16 && c.n_fft % 2 == 0,
+           "BSRNN n_fft must be even and >= 16 (got " + std::to_string(c.n_fft) + ")");
+  HB_CHECK(c.hop_length >= 1 && c.hop_length <= c.n_fft,
+           "BSRNN hop_length must be in [1, n_fft] (got " + std::to_string(c.hop_length) + ")");
+  return detail::weight_view(w, "BSRNN", "window", {c.n_fft}).data;
+}
+
+// An RNN direction: an LSTM or a GRU plan.
+struct Rnn {
+  std::unique_ptr<LstmPlan> lstm;
+  std::unique_ptr<GruPlan> gru;
+
+  void load(const TensorMap& w, const std::string& prefix, bool is_gru, int64_t in,
+            int64_t h) {
+    const int64_t g = is_gru ? 3 : 4;
+    auto w_ih = detail::take_weight(w, "BSRNN", prefix + ".w_ih", {g * h, in});
+    auto w_hh = detail::take_weight(w, "BSRNN", prefix + ".w_hh", {g * h, h});
+    if (is_gru) {
+      auto b_ih = detail::take_weight(w, "BSRNN", prefix + ".b_ih", {g * h});
+      auto b_hh = detail::take_weight(w, "BSRNN", prefix + ".b_hh", {g * h});
+      gru = std::make_unique<GruPlan>(in, h, w_ih.data(), w_hh.data(), b_ih.data(),
+                                      b_hh.data());
+    } else {
+      auto b = detail::take_weight(w, "BSRNN", prefix + ".b", {g * h});
+      lstm = std::make_unique<LstmPlan>(in, h, w_ih.data(), w_hh.data(), b.data());
+    }
+  }
+  int64_t workspace(int64_t S, int64_t L) const {
+    return lstm ? lstm->workspace_floats(S, L) : gru->workspace_floats(S, L);
+  }
+  void run(const float* x, int64_t S, int64_t L, int64_t x_seq, int64_t x_pos, bool reverse,
+           float* h, float* c, float* y, int64_t y_seq, int64_t y_pos, float* ws) const {
+    if (lstm)
+      lstm->forward(x, S, L, x_seq, x_pos, reverse, h, c, y, y_seq, y_pos, ws);
+    else
+      gru->forward(x, S, L, x_seq, x_pos, reverse, h, y, y_seq, y_pos, ws);
+  }
+};
+
+// LayerNorm parameters and the residual projection of one path; the projection is stored
+// transposed, (in, np) with np = N rounded up to 8 and zero padding, for the row kernels.
+struct PathParams {
+  int64_t np = 0;
+  std::vector<float> norm_g, norm_b, fc_wt, fc_b;  // (N), (N), (in, np), (np)
+  void load(const TensorMap& w, const std::string& prefix, int64_t n, int64_t in) {
+    np = (n + 7) / 8 * 8;
+    norm_g = detail::take_weight(w, "BSRNN", prefix + "_norm.g", {n});
+    norm_b = detail::take_weight(w, "BSRNN", prefix + "_norm.b", {n});
+    auto fc = detail::take_weight(w, "BSRNN", prefix + "_fc.w", {n, in});
+    fc_wt.assign(size_t(in * np), 0.0f);
+    for (int64_t o = 0; o < n; ++o)
+      for (int64_t i = 0; i < in; ++i) fc_wt[i * np + o] = fc[o * in + i];
+    fc_b = detail::take_weight(w, "BSRNN", prefix + "_fc.b", {n});
+    fc_b.resize(size_t(np), 0.0f);
+  }
+};
+
+struct Layer {
+  PathParams time, band;
+  Rnn time_rnn, band_fwd, band_rev;
+};
+
+}  // namespace
+
+struct BsrnnEngine::Impl {
+  int64_t C = 0, F = 0, K = 0, N = 0, H = 0, taps = 1, dout = 0;
+  std::unique_ptr<BandSplitPlan> split;
+  std::unique_ptr<BandMaskPlan> mask;
+  std::vector<Layer> layers;
+  // time-path state per layer: (C, K, H) hidden (and cell for LSTM)
+  std::vector<std::vector<float>> th, tc;
+  std::vector<float> feat, X, Z, Y, M, hist, ext, bh, bc, ws;
+};
+
+BsrnnEngine::BsrnnEngine(const BsrnnConfig& cfg, const TensorMap& w, int64_t channels)
+    : StftRoundTrip(stft_params(cfg), checked_window(cfg, w), channels),
+      cfg_(cfg),
+      impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  HB_CHECK(!cfg.bands.empty(), "BSRNN bands must not be empty");
+  int64_t bins = 0;
+  for (int64_t b : cfg.bands) {
+    HB_CHECK(b >= 1, "BSRNN band widths must be positive (got " + std::to_string(b) + ")");
+    bins += b;
+  }
+  HB_CHECK(bins == n_bins(), "BSRNN bands must cover n_fft / 2 + 1 = " +
+                                 std::to_string(n_bins()) + " bins (they sum to " +
+                                 std::to_string(bins) + ")");
+  HB_CHECK(cfg.feature_dim >= 1 && cfg.hidden_size >= 1 && cfg.num_layers >= 1 &&
+               cfg.mask_hidden >= 1 && cfg.mask_frames >= 1,
+           "BSRNN feature_dim, hidden_size, num_layers, mask_hidden and mask_frames must be "
+           "positive");
+  HB_CHECK(cfg.eps > 0.0f, "BSRNN eps must be positive");
+  m.C = channels;
+  m.F = n_bins();
+  m.K = int64_t(cfg.bands.size());
+  m.N = cfg.feature_dim;
+  m.H = cfg.hidden_size;
+  m.taps = cfg.mask_frames;
+  const int64_t D = 2 * m.F;
+  std::vector<int64_t> in_dims, out_dims;
+  for (int64_t b : cfg.bands) {
+    in_dims.push_back(2 * b);
+    out_dims.push_back(2 * b * m.taps);
+  }
+  m.dout = 2 * m.F * m.taps;
+
+  {
+    auto g = detail::take_weight(w, "BSRNN", "split.gamma", {D});
+    auto b = detail::take_weight(w, "BSRNN", "split.beta", {D});
+    auto sw = detail::take_weight(w, "BSRNN", "split.w", {m.N, D});
+    auto sb = detail::take_weight(w, "BSRNN", "split.b", {m.K, m.N});
+    m.split = std::make_unique<BandSplitPlan>(in_dims, m.N, g.data(), b.data(), sw.data(),
+                                              sb.data(), cfg.eps);
+  }
+  for (int64_t j = 0; j < cfg.num_layers; ++j) {
+    const std::string p = "layers." + std::to_string(j);
+    Layer L;
+    L.time.load(w, p + ".time", m.N, m.H);
+    L.band.load(w, p + ".band", m.N, 2 * m.H);
+    L.time_rnn.load(w, p + ".time_rnn", cfg.gru, m.N, m.H);
+    L.band_fwd.load(w, p + ".band_rnn", cfg.gru, m.N, m.H);
+    L.band_rev.load(w, p + ".band_rnn_rev", cfg.gru, m.N, m.H);
+    m.layers.push_back(std::move(L));
+  }
+  {
+    const int64_t Hm = cfg.mask_hidden;
+    auto g = detail::take_weight(w, "BSRNN", "mask.0.gamma", {m.K, m.N});
+    auto b = detail::take_weight(w, "BSRNN", "mask.0.beta", {m.K, m.N});
+    auto w1 = detail::take_weight(w, "BSRNN", "mask.0.w1", {m.K, Hm, m.N});
+    auto b1 = detail::take_weight(w, "BSRNN", "mask.0.b1", {m.K, Hm});
+    auto w2 = detail::take_weight(w, "BSRNN", "mask.0.w2", {2 * m.dout, Hm});
+    auto b2 = detail::take_weight(w, "BSRNN", "mask.0.b2", {2 * m.dout});
+    HB_CHECK(w.find("mask.1.w1") == w.end(),
+             "BSRNN engine runs one-stem models (the weights hold several mask estimators)");
+    m.mask = std::make_unique<BandMaskPlan>(out_dims, m.N, Hm, true, g.data(), b.data(),
+                                            w1.data(), b1.data(), w2.data(), b2.data(),
+                                            cfg.eps);
+  }
+
+  const int64_t rows = m.C * kMaxChunk;
+  m.th.assign(size_t(cfg.num_layers), std::vector<float>(size_t(m.C * m.K * m.H), 0.0f));
+  m.tc = m.th;
+  m.feat.assign(size_t(rows * D), 0.0f);
+  m.X.assign(size_t(rows * m.K * m.N), 0.0f);
+  m.Z = m.X;
+  m.Y.assign(size_t(rows * m.K * 2 * m.H), 0.0f);
+  m.M.assign(size_t(rows * m.dout), 0.0f);
+  m.bh.assign(size_t(rows * m.H), 0.0f);
+  m.bc = m.bh;
+  if (m.taps > 1) {
+    m.hist.assign(size_t(m.C * m.F * (m.taps - 1) * 2), 0.0f);
+    m.ext.assign(size_t(m.F * (m.taps - 1 + kMaxChunk) * 2), 0.0f);
+  }
+  int64_t ws = std::max(m.split->workspace_floats(rows), m.mask->workspace_floats(rows));
+  for (const Layer& L : m.layers) {
+    ws = std::max(ws, L.time_rnn.workspace(m.K, kMaxChunk));
+    ws = std::max(ws, L.band_fwd.workspace(rows, m.K));
+    ws = std::max(ws, L.band_rev.workspace(rows, m.K));
+  }
+  m.ws.assign(size_t(std::max<int64_t>(ws, 1)), 0.0f);
+}
+
+BsrnnEngine::~BsrnnEngine() = default;
+
+void BsrnnEngine::reset() {
+  StftRoundTrip::reset();
+  for (auto& v : impl_->th) std::fill(v.begin(), v.end(), 0.0f);
+  for (auto& v : impl_->tc) std::fill(v.begin(), v.end(), 0.0f);
+  std::fill(impl_->hist.begin(), impl_->hist.end(), 0.0f);
+}
+
+void BsrnnEngine::process_frames(float* spec, int64_t k, int64_t stride) {
+  Impl& m = *impl_;
+  const int64_t C = m.C, F = m.F, K = m.K, N = m.N, H = m.H;
+  const int64_t rows = C * k, D = 2 * F;
+  float* ws = m.ws.data();
+
+  // spectrum (C, F, stride, 2) -> feature rows (C * k, F * 2)
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t f = 0; f < F; ++f) {
+      const float* s = spec + ((c * F + f) * stride) * 2;
+      for (int64_t t = 0; t < k; ++t) {
+        float* r = m.feat.data() + (c * k + t) * D + 2 * f;
+        r[0] = s[2 * t];
+        r[1] = s[2 * t + 1];
+      }
+    }
+  m.split->forward(m.feat.data(), rows, D, m.X.data(), ws);
+
+  float* X = m.X.data();
+  float* Z = m.Z.data();
+  float* Y = m.Y.data();
+  const detail::BsrnnRowKernels* rk = detail::active_bsrnn_row_kernels();
+  const float eps = cfg_.eps;
+  const int64_t n_layers = int64_t(m.layers.size());
+  // Z holds LN(X) for the next path: each residual projection is fused with the LayerNorm that
+  // follows it
+  rk->layer_norm(X, rows * K, N, m.layers[0].time.norm_g.data(), m.layers[0].time.norm_b.data(),
+                 eps, Z);
+  for (int64_t j = 0; j < n_layers; ++j) {
+    const Layer& L = m.layers[size_t(j)];
+    // time path: per channel, K sequences (bands) of k frames, state carried
+    for (int64_t c = 0; c < C; ++c)
+      L.time_rnn.run(Z + c * k * K * N, K, k, N, K * N, false, m.th[size_t(j)].data() + c * K * H,
+                     m.tc[size_t(j)].data() + c * K * H, Y + c * k * K * H, H, K * H, ws);
+    rk->residual_norm(Y, rows * K, H, L.time.fc_wt.data(), L.time.np, L.time.fc_b.data(), X, N,
+                      L.band.norm_g.data(), L.band.norm_b.data(), eps, Z);
+    // band path: rows sequences of K bands, both directions from zero state
+    std::fill(m.bh.begin(), m.bh.begin() + rows * H, 0.0f);
+    std::fill(m.bc.begin(), m.bc.begin() + rows * H, 0.0f);
+    L.band_fwd.run(Z, rows, K, K * N, N, false, m.bh.data(), m.bc.data(), Y, K * 2 * H, 2 * H,
+                   ws);
+    std::fill(m.bh.begin(), m.bh.begin() + rows * H, 0.0f);
+    std::fill(m.bc.begin(), m.bc.begin() + rows * H, 0.0f);
+    L.band_rev.run(Z, rows, K, K * N, N, true, m.bh.data(), m.bc.data(), Y + H, K * 2 * H,
+                   2 * H, ws);
+    const bool last = j + 1 == n_layers;
+    const Layer* next = last ? nullptr : &m.layers[size_t(j + 1)];
+    rk->residual_norm(Y, rows * K, 2 * H, L.band.fc_wt.data(), L.band.np, L.band.fc_b.data(), X,
+                      N, last ? nullptr : next->time.norm_g.data(),
+                      last ? nullptr : next->time.norm_b.data(), eps, Z);
+  }
+  m.mask->forward(X, rows, m.M.data(), m.dout, ws);
+
+  // apply: mask row (f, tap, re/im) of frame t
+  const int64_t P = m.taps - 1;
+  for (int64_t c = 0; c < C; ++c) {
+    if (P == 0) {
+      for (int64_t f = 0; f < F; ++f) {
+        float* s = spec + ((c * F + f) * stride) * 2;
+        for (int64_t t = 0; t < k; ++t) {
+          const float* mk = m.M.data() + (c * k + t) * m.dout + 2 * f;
+          const float xr = s[2 * t], xi = s[2 * t + 1];
+          s[2 * t] = mk[0] * xr - mk[1] * xi;
+          s[2 * t + 1] = mk[0] * xi + mk[1] * xr;
+        }
+      }
+      continue;
+    }
+    // ext (F, P + k, 2): the P frames before this chunk, then the chunk's input frames
+    const int64_t E = P + k;
+    float* ext = m.ext.data();
+    float* hist = m.hist.data() + c * F * P * 2;
+    for (int64_t f = 0; f < F; ++f) {
+      std::memcpy(ext + f * E * 2, hist + f * P * 2, sizeof(float) * size_t(2 * P));
+      std::memcpy(ext + (f * E + P) * 2, spec + ((c * F + f) * stride) * 2,
+                  sizeof(float) * size_t(2 * k));
+    }
+    for (int64_t f = 0; f < F; ++f) {
+      float* s = spec + ((c * F + f) * stride) * 2;
+      const float* e = ext + f * E * 2;
+      for (int64_t t = 0; t < k; ++t) {
+        const float* mk = m.M.data() + (c * k + t) * m.dout + 2 * f * m.taps;
+        float yr = 0.0f, yi = 0.0f;
+        for (int64_t q = 0; q < m.taps; ++q) {
+          const float xr = e[2 * (P + t - q)], xi = e[2 * (P + t - q) + 1];
+          yr += mk[2 * q] * xr - mk[2 * q + 1] * xi;
+          yi += mk[2 * q] * xi + mk[2 * q + 1] * xr;
+        }
+        s[2 * t] = yr;
+        s[2 * t + 1] = yi;
+      }
+      std::memcpy(hist + f * P * 2, e + 2 * k, sizeof(float) * size_t(2 * P));
+    }
+  }
+}
+
+}  // namespace hb

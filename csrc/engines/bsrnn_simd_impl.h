@@ -1,0 +1,123 @@
+// Per-ISA row kernels of the BSRNN engine: LayerNorm over feature rows, and the dual-path
+// residual projection fused with the LayerNorm that follows it. Included by
+// bsrnn_simd_generic.cpp and bsrnn_simd_avx2.cpp, each defining HB_ARCH and compiled with its
+// own flags (GCC vector extensions: AVX registers with FMA on AVX2, SSE pairs otherwise).
+#ifndef HB_ARCH
+#error "define HB_ARCH before including bsrnn_simd_impl.h"
+#endif
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "bsrnn_internal.h"
+
+namespace hb {
+namespace detail {
+namespace HB_ARCH {
+namespace {
+
+typedef float bv8 __attribute__((vector_size(32)));
+
+inline bv8 bsplat(float a) { return bv8{a, a, a, a, a, a, a, a}; }
+inline bv8 bload(const float* p) {
+  bv8 r;
+  std::memcpy(&r, p, sizeof r);
+  return r;
+}
+inline void bstore(float* p, bv8 v) { std::memcpy(p, &v, sizeof v); }
+inline float bsum(bv8 v) {
+  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+// z = (x - mean) / sqrt(var + eps) * g + b over one row of n features (two passes).
+inline void norm_row(const float* x, int64_t n, const float* g, const float* b, float eps,
+                     float* z) {
+  const int64_t n8 = n / 8 * 8;
+  bv8 s = bsplat(0.f);
+  float tail = 0.f;
+  for (int64_t i = 0; i < n8; i += 8) s += bload(x + i);
+  for (int64_t i = n8; i < n; ++i) tail += x[i];
+  const float mean = (bsum(s) + tail) / float(n);
+  const bv8 mv = bsplat(mean);
+  bv8 q = bsplat(0.f);
+  tail = 0.f;
+  for (int64_t i = 0; i < n8; i += 8) {
+    const bv8 d = bload(x + i) - mv;
+    q += d * d;
+  }
+  for (int64_t i = n8; i < n; ++i) tail += (x[i] - mean) * (x[i] - mean);
+  const float inv = 1.0f / std::sqrt((bsum(q) + tail) / float(n) + eps);
+  const bv8 iv = bsplat(inv);
+  for (int64_t i = 0; i < n8; i += 8)
+    bstore(z + i, (bload(x + i) - mv) * iv * bload(g + i) + bload(b + i));
+  for (int64_t i = n8; i < n; ++i) z[i] = (x[i] - mean) * inv * g[i] + b[i];
+}
+
+void layer_norm_rows(const float* x, int64_t rows, int64_t n, const float* g, const float* b,
+                     float eps, float* z) {
+  for (int64_t r = 0; r < rows; ++r) norm_row(x + r * n, n, g, b, eps, z + r * n);
+}
+
+// x[r] += y[r] . wt + bias for a block of R rows and the 8-column strips [j0, j0 + 8 * V).
+template <int R, int V>
+inline void residual_block(const float* y, int64_t in, const float* wt, int64_t np,
+                           const float* bias, float* x, int64_t n, int64_t j0) {
+  bv8 acc[R][V];
+  for (int v = 0; v < V; ++v) {
+    const bv8 bv = bload(bias + j0 + 8 * v);
+    for (int r = 0; r < R; ++r) acc[r][v] = bv;
+  }
+  for (int64_t i = 0; i < in; ++i) {
+    bv8 w[V];
+    for (int v = 0; v < V; ++v) w[v] = bload(wt + i * np + j0 + 8 * v);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const bv8 a = bsplat(y[r * in + i]);
+      for (int v = 0; v < V; ++v) acc[r][v] += a * w[v];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v) {
+      const int64_t j = j0 + 8 * v;
+      float* xr = x + r * n;
+      if (j + 8 <= n) {
+        bstore(xr + j, bload(xr + j) + acc[r][v]);
+      } else {
+        for (int64_t e = 0; j + e < n; ++e) xr[j + e] += acc[r][v][e];
+      }
+    }
+}
+
+template <int R>
+inline void residual_rows_r(const float* y, int64_t in, const float* wt, int64_t np,
+                            const float* bias, float* x, int64_t n) {
+  int64_t j0 = 0;
+  for (; j0 + 32 <= np; j0 += 32) residual_block<R, 4>(y, in, wt, np, bias, x, n, j0);
+  for (; j0 < np; j0 += 8) residual_block<R, 1>(y, in, wt, np, bias, x, n, j0);
+}
+
+void residual_norm_rows(const float* y, int64_t rows, int64_t in, const float* wt, int64_t np,
+                        const float* bias, float* x, int64_t n, const float* g, const float* b,
+                        float eps, float* z) {
+  int64_t r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    residual_rows_r<2>(y + r * in, in, wt, np, bias, x + r * n, n);
+    if (g) {
+      norm_row(x + r * n, n, g, b, eps, z + r * n);
+      norm_row(x + (r + 1) * n, n, g, b, eps, z + (r + 1) * n);
+    }
+  }
+  for (; r < rows; ++r) {
+    residual_rows_r<1>(y + r * in, in, wt, np, bias, x + r * n, n);
+    if (g) norm_row(x + r * n, n, g, b, eps, z + r * n);
+  }
+}
+
+}  // namespace
+
+const BsrnnRowKernels kBsrnnRowKernels = {layer_norm_rows, residual_norm_rows};
+
+}  // namespace HB_ARCH
+}  // namespace detail
+}  // namespace hb

@@ -1,0 +1,52 @@
+"""Reading and checking safetensors weight files shared by the models."""
+
+from __future__ import annotations
+
+import os
+
+from torch import Tensor
+
+__all__ = ["check_state_dict", "read_weights_file"]
+
+
+def read_weights_file(path: str | os.PathLike, model: str) -> tuple[dict[str, Tensor],
+                                                                  dict[str, str]]:
+    """The tensors and metadata of a safetensors file that must hold a ``model`` ("DCCRN",
+    "BSRNN") with a JSON ``config`` in its metadata."""
+    from safetensors import safe_open
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no weights file at {path!r}")
+    try:
+        with safe_open(path, framework="pt") as fh:
+            meta = fh.metadata() or {}
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+    except Exception as e:  # safetensors raises its own error types
+        raise ValueError(f"{path!r} is not a readable safetensors file: {e}") from e
+    if meta.get("model") != model or "config" not in meta:
+        raise ValueError(f"{path!r} does not hold a {model} (metadata {meta!r})")
+    return tensors, meta
+
+
+def check_state_dict(expected: dict[str, Tensor], tensors: dict[str, Tensor],
+                     source: str) -> None:
+    """A ``ValueError`` naming the first missing, unexpected, misshapen, wrongly typed or
+    non-finite tensor of ``tensors`` against a model's ``state_dict()``."""
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing:
+        raise ValueError(f"{source}: missing tensor(s) {missing[:5]}"
+                         + (" ..." if len(missing) > 5 else ""))
+    if unexpected:
+        raise ValueError(f"{source}: unexpected tensor(s) {unexpected[:5]}"
+                         + (" ..." if len(unexpected) > 5 else ""))
+    for k, v in expected.items():
+        if tensors[k].is_floating_point() != v.is_floating_point():
+            raise ValueError(f"{source}: tensor {k!r} has dtype {tensors[k].dtype}, "
+                             f"expected {v.dtype}")
+        if tuple(tensors[k].shape) != tuple(v.shape):
+            raise ValueError(f"{source}: tensor {k!r} has shape {tuple(tensors[k].shape)}, "
+                             f"expected {tuple(v.shape)}")
+        if tensors[k].is_floating_point() and not tensors[k].float().isfinite().all():
+            raise ValueError(f"{source}: tensor {k!r} contains NaN or Inf")

@@ -1,0 +1,198 @@
+"""The C++ BSRNN engine against the PyTorch model: same output (random weights; LSTM and GRU,
+complex mask and complex filter, the 16 kHz and 48 kHz layouts), independent of block size,
+per-channel state, reset, resampling, weights files, bad weights and unsupported models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hushboard.fx import BSRNNDenoiser
+from hushboard.models import BSRNN, BSRNNConfig
+from hushboard.models.bsrnn import BAND_LAYOUTS
+from hushboard.ops._native import _C
+
+SR = 16000
+SMALL = dict(feature_dim=16, num_layers=2, hidden_size=12, mask_hidden=24)
+
+
+def randomise(model: BSRNN, seed: int = 0) -> BSRNN:
+    """Non-trivial norm parameters, so that every weight the engine copies is exercised."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name or name.endswith(("gamma", "beta")):
+                p.add_(0.2 * torch.randn(p.shape, generator=g))
+    return model.eval()
+
+
+def offline(model: BSRNN, x: np.ndarray) -> np.ndarray:
+    """The model's output for x followed by the engine's latency of zeros, cut to len(x)."""
+    lat = model.config.n_fft - 1
+    xp = np.concatenate([x, np.zeros(lat, np.float32)])
+    with torch.no_grad():
+        return model(torch.from_numpy(xp)).numpy()[: len(x)]
+
+
+def rel_l2(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def signal(seconds: float, seed: int = 0, channels: int = 1, sr: int = SR) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(sr * seconds)) / sr
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 2 * t))
+    x = tone + 0.1 * rng.standard_normal((channels, t.size))
+    return x.astype(np.float32)[0] if channels == 1 else x.astype(np.float32)
+
+
+CASES = {
+    "lstm": dict(SMALL),
+    "gru": dict(SMALL, rnn="gru", feature_dim=13),  # N not a multiple of 8: the row tails
+    "lstm-filter3": dict(SMALL, mask_frames=3),
+    "48k": dict(SMALL, bands=BAND_LAYOUTS["speech-48k"], sample_rate=48000, n_fft=960,
+                hop_length=480),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_engine_equals_model(case):
+    torch.manual_seed(1)
+    model = randomise(BSRNN(BSRNNConfig(**CASES[case])))
+    sr = model.config.sample_rate
+    x = signal(2.0, seed=2, sr=sr)
+    y = BSRNNDenoiser(model).process(x, sr)
+    assert y.shape == x.shape and y.dtype == np.float32
+    assert rel_l2(y, offline(model, x)) < 1e-5
+
+
+def test_engine_portable_path_equals_model():
+    torch.manual_seed(15)
+    model = randomise(BSRNN(BSRNNConfig(**CASES["lstm-filter3"])))
+    x = signal(1.0, seed=16)
+    _C.set_simd_enabled(False)
+    try:
+        y = BSRNNDenoiser(model).process(x, SR)
+    finally:
+        _C.set_simd_enabled(True)
+    assert rel_l2(y, offline(model, x)) < 1e-5
+
+
+def test_engine_equals_model_lite_preset():
+    torch.manual_seed(3)
+    model = randomise(BSRNN("bsrnn-speech-16k-lite"))
+    x = signal(2.0, seed=4)
+    assert rel_l2(BSRNNDenoiser(model).process(x, SR), offline(model, x)) < 1e-5
+
+
+def test_block_size_independent_and_streaming():
+    torch.manual_seed(5)
+    fx = BSRNNDenoiser(randomise(BSRNN(BSRNNConfig(**CASES["lstm-filter3"]))))
+    x = signal(1.0, seed=6)
+    whole = fx.process(x, SR, buffer_size=4096)
+    for bs in (1, 37, 128, 333):
+        y = fx.process(x, SR, buffer_size=bs)
+        assert rel_l2(y, whole) < 1e-6, bs
+    assert fx.latency_samples == 511
+    fx.reset()
+    cuts = [0, 7, 250, 251, 1900, 5000, x.size]
+    parts = [fx.process(x[a:b], SR, reset=False) for a, b in zip(cuts[:-1], cuts[1:])]
+    streamed = np.concatenate(parts)
+    assert rel_l2(streamed[511:], whole[: x.size - 511]) < 1e-6
+
+
+def test_channels_are_independent_and_reset_restarts():
+    torch.manual_seed(7)
+    fx = BSRNNDenoiser(randomise(BSRNN(BSRNNConfig(**CASES["gru"]))))
+    x = signal(0.8, seed=8, channels=2)
+    both = fx.process(x, SR)
+    for c in range(2):
+        assert rel_l2(fx.process(x[c], SR), both[c]) < 1e-6
+    fx.process(x[:, :3000], SR)
+    fx.process(x[:, 3000:], SR, reset=False)
+    fx.reset()
+    assert rel_l2(fx.process(x, SR, reset=False)[:, 511:], both[:, :-511]) < 1e-6
+
+
+def test_other_sample_rate_resamples():
+    torch.manual_seed(9)
+    fx = BSRNNDenoiser(randomise(BSRNN(BSRNNConfig(**SMALL))))
+    x48 = signal(0.5, seed=10, sr=48000)
+    y = fx.process(x48, 48000)
+    assert y.shape == x48.shape and np.isfinite(y).all()
+    assert fx.latency_samples > 3 * 511  # the engine's delay at 48 kHz plus the filters'
+
+
+def test_weights_file_round_trip(tmp_path):
+    torch.manual_seed(11)
+    model = randomise(BSRNN(BSRNNConfig(**SMALL)))
+    path = tmp_path / "m.safetensors"
+    model.save(path)
+    x = signal(0.5, seed=12)
+    np.testing.assert_array_equal(BSRNNDenoiser(path).process(x, SR),
+                                  BSRNNDenoiser(model).process(x, SR))
+
+
+def test_unsupported_models_rejected():
+    with pytest.raises(ValueError, match="causal mono models with one stem"):
+        BSRNNDenoiser(BSRNN(BSRNNConfig(**SMALL, causal=False)))
+    with pytest.raises(ValueError, match="causal mono models with one stem"):
+        BSRNNDenoiser(BSRNN(BSRNNConfig(**SMALL, stems=("a", "b"))))
+    with pytest.raises(TypeError, match="BSRNN or a weights path"):
+        BSRNNDenoiser(42)
+
+
+def _engine(weights: dict, cfg: BSRNNConfig):
+    return _C.BsrnnEngine(list(cfg.bands), cfg.feature_dim, cfg.num_layers, cfg.hidden_size,
+                          cfg.rnn == "gru", cfg.mask_hidden, cfg.mask_frames, cfg.n_fft,
+                          cfg.hop_length, cfg.eps, weights, 1)
+
+
+def test_bad_weights_are_named():
+    cfg = BSRNNConfig(**SMALL)
+    w = BSRNN(cfg).engine_weights()
+    _engine(w, cfg)  # the good set builds
+    missing = dict(w)
+    del missing["layers.1.band_rnn_rev.w_hh"]
+    with pytest.raises(ValueError, match="missing tensor 'layers.1.band_rnn_rev.w_hh'"):
+        _engine(missing, cfg)
+    shaped = dict(w, **{"mask.0.w2": np.zeros((3, 3), np.float32)})
+    with pytest.raises(ValueError, match=r"'mask.0.w2' has shape \(3, 3\), expected"):
+        _engine(shaped, cfg)
+    nan = dict(w)
+    nan["split.w"] = w["split.w"].copy()
+    nan["split.w"][0, 0] = np.nan
+    with pytest.raises(ValueError, match="'split.w' has NaN or Inf"):
+        _engine(nan, cfg)
+    with pytest.raises(ValueError, match="float32"):
+        _engine(dict(w, **{"split.b": w["split.b"].astype(np.float64)}), cfg)
+    with pytest.raises(ValueError, match="bands must cover"):
+        _C.BsrnnEngine([2, 3], 16, 2, 12, False, 24, 1, 512, 128, 1e-5, w, 1)
+
+
+def test_weights_file_in_denoise_and_cli(tmp_path):
+    """A saved BSRNN runs wherever a model name is accepted: Denoise, and the CLI."""
+    from hushboard.cli import main
+    from hushboard.fx import Denoise
+    from hushboard.io import read_audio, write_audio
+
+    torch.manual_seed(13)
+    model = randomise(BSRNN(BSRNNConfig(**SMALL)))
+    path = tmp_path / "b.safetensors"
+    model.save(path)
+    x = signal(0.5, seed=14)
+    den = Denoise(str(path))
+    assert den.model_sample_rate == SR
+    np.testing.assert_array_equal(den.process(x, SR), BSRNNDenoiser(model).process(x, SR))
+    assert den.latency_samples == 511
+    src, dst = tmp_path / "in.wav", tmp_path / "out.wav"
+    write_audio(src, x[None], SR)
+    assert main(["denoise", str(src), "-o", str(dst), "--model", str(path)]) == 0
+    y, sr = read_audio(dst)
+    assert sr == SR
+    np.testing.assert_allclose(y[0], BSRNNDenoiser(model).process(x, SR), atol=1e-4)
+    other = tmp_path / "o.safetensors"
+    from safetensors.torch import save_file
+    save_file({"a": torch.zeros(2)}, str(other), metadata={"model": "Demucs"})
+    with pytest.raises(ValueError, match="holds no DCCRN or BSRNN"):
+        Denoise(str(other))
