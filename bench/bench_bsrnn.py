@@ -17,9 +17,10 @@ hushboard; every case interleaved with its baseline in one process (medians).
     forward and reverse), the time path over 10 s (31 sequences x 1250 steps).
 * Streaming, one hop per call: the C++ engine (STFT, network, iSTFT) vs ``BSRNN.step`` on one
   STFT frame in plain PyTorch (nn.LSTM/GRU, per-band loops; the STFT of the hop is not counted,
-  which favours torch), and vs the same step on hushboard's ops.
-* Offline, 10 s: ``BSRNN.forward`` on hushboard's ops vs plain PyTorch (and torch.compile with
-  --compile), and the engine.
+  which favours torch), and vs ``BSRNN.step`` on hushboard's kernels (the native network in one
+  call per frame, the mask applied in torch).
+* Offline, 10 s: ``BSRNN.forward`` on hushboard's kernels (STFT, the native network in one call,
+  iSTFT) vs plain PyTorch (and torch.compile with --compile), and the streaming engine.
 """
 
 from __future__ import annotations
@@ -112,10 +113,10 @@ def streaming_row(settings: H.Settings, name: str):
         model.use_kernels = kind == "ops"
         _, state[kind] = model.step(frame, state[kind])
 
-    st = H.compare({"torch step": lambda: step("torch"), "hb ops step": lambda: step("ops"),
+    st = H.compare({"torch step": lambda: step("torch"), "hb step": lambda: step("ops"),
                     "engine": lambda: eng.process_block(block)}, settings)
     model.use_kernels = True
-    t, o, e = (st[c].median for c in ("torch step", "hb ops step", "engine"))
+    t, o, e = (st[c].median for c in ("torch step", "hb step", "engine"))
     hop_s = hop / cfg.sample_rate
     return [name, H.fmt_time(t, "us"), H.fmt_time(o, "us"), H.fmt_time(e, "us"),
             f"{t / e:.1f}", f"{t / hop_s:.3f}", f"{e / hop_s:.4f}",
@@ -127,7 +128,9 @@ def offline_rows(settings: H.Settings, name: str, seconds: float, do_compile: bo
     model = BSRNN(name).eval()
     cfg = model.config
     sr = cfg.sample_rate
-    x = (0.1 * np.random.default_rng(0).standard_normal(int(sr * seconds))).astype(np.float32)
+    c = cfg.audio_channels
+    shape = (int(sr * seconds),) if c == 1 else (c, int(sr * seconds))
+    x = (0.1 * np.random.default_rng(0).standard_normal(shape)).astype(np.float32)
     xt = torch.from_numpy(x)[None]
 
     def run(kernels: bool):
@@ -136,7 +139,7 @@ def offline_rows(settings: H.Settings, name: str, seconds: float, do_compile: bo
             return model(xt)
 
     err = float((run(True) - run(False)).norm() / run(False).norm())
-    cases = {"torch eager": lambda: run(False), "hb ops": lambda: run(True)}
+    cases = {"torch eager": lambda: run(False), "hb kernels": lambda: run(True)}
     if cfg.causal:
         fx = BSRNNDenoiser(model)
         cases["engine"] = lambda: fx.process(x, sr)
@@ -159,7 +162,7 @@ def offline_rows(settings: H.Settings, name: str, seconds: float, do_compile: bo
             note = f"torch.compile failed: {type(e).__name__}: {str(e)[:120]}"
     st = H.compare(cases, settings)
     model.use_kernels = True
-    base = st["hb ops"].median
+    base = st["hb kernels"].median
     rows = [[name, case, H.fmt_time(s.median, "ms"), f"{s.median / seconds:.4f}",
              f"{s.median / base:.2f}"] for case, s in st.items()]
     return rows, err, note
@@ -203,18 +206,18 @@ def main(argv: list[str] | None = None) -> int:
                                 "hb GFLOP/s"],
                                kernel_rows(settings, 125 if args.quick else 1250)), ""]
     lines += ["## Streaming, one hop per call, 1 thread", "",
-              H.markdown_table(["config", "torch step", "hb ops step", "engine", "torch/engine",
+              H.markdown_table(["config", "torch step", "hb step", "engine", "torch/engine",
                                 "RTF torch", "RTF engine (median)", "RTF engine (p90)"],
                                [streaming_row(settings, n) for n in names]), ""]
     off, notes = [], []
     for name in off_names:
         rows, err, note = offline_rows(settings, name, seconds, args.compile and not args.quick)
         off += rows
-        notes.append(f"- {name}: hb ops vs torch eager, relative L2 {err:.2e}"
+        notes.append(f"- {name}: hb kernels vs torch eager, relative L2 {err:.2e}"
                      + (f"; {note}" if note else ""))
     if off:
         lines += [f"## Offline, {seconds:g} s, 1 thread", "",
-                  H.markdown_table(["config", "case", "time", "RTF", "time / hb ops"], off), "",
+                  H.markdown_table(["config", "case", "time", "RTF", "time / hb kernels"], off), "",
                   *notes, ""]
     H.write_report("\n".join(lines), args.out)
     return 0

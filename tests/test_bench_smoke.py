@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench" / "bench_stft.py"
 TABLE_HEADER = "| case "  # first cell of every results table's header row
@@ -76,3 +78,14 @@ def test_bench_bsrnn_quick(tmp_path):
     for text in ("band split", "band mask", "LSTM time step", "torch/engine", "relative L2"):
         assert text in proc.stdout
     assert "hushboard BSRNN benchmark" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("script", ["bench_band.py", "bench_rnn.py"])
+def test_bench_bsrnn_kernels_quick(tmp_path, script):
+    out = tmp_path / "k.md"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--quick", "--out", str(out)],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    assert "torch" in proc.stdout and out.read_text(encoding="utf-8").startswith("# hushboard")

@@ -1,17 +1,17 @@
-// BSRNN streaming engine (see hushboard/bsrnn.h).
+// BSRNN network and streaming engine (see hushboard/bsrnn.h).
 //
-// Per chunk of k frames (k <= the round trip's chunk of 32) and C stream channels, rows are
-// (channel, frame) pairs, r = c * k + t:
-//   features (rows, 2F)  -> band split (BandSplitPlan)              -> X (rows, K, N)
-//   per layer:  Z = LN(X); time RNN per channel over k frames, K sequences (the bands), state
-//               carried across chunks (LstmPlan / GruPlan)         -> Y (rows, K, H)
-//               X += Y . Wt^T + bt
-//               Z = LN(X); band RNN, forward and reverse over the K bands of every row, zero
-//               initial state                                      -> Y (rows, K, 2H)
-//               X += Y . Wb^T + bb
-//   mask MLP (BandMaskPlan)                                         -> M (rows, F * taps * 2)
-//   spectrum *= mask (or the complex filter over this and past frames), in place.
-// All buffers are sized at construction; process_frames allocates nothing.
+// Network, for B streams of T frames; rows are (stream, frame) pairs, r = b * T + t:
+//   features (rows, D)  -> band split (BandSplitPlan)               -> X (rows, K, N)
+//   per layer:  Z = LN(X); time RNN per stream over its T frames, K sequences (the bands),
+//               state carried (causal) or forward + reverse (not)  -> Y (rows, K, H or 2H)
+//               X += Y . Wt^T + bt;  Z = LN(X)        (one fused pass, the row kernels)
+//               band RNN, forward and reverse over the K bands of every row, zero initial
+//               state                                              -> Y (rows, K, 2H)
+//               X += Y . Wb^T + bb;  Z = LN'(X)       (LN' = the next layer's time norm)
+//   per stem: mask MLP (BandMaskPlan)                               -> (rows, Dout)
+// Engine: per chunk of k <= 32 frames of C channels, the network with B = C, T = k and the
+// carried state, then spectrum *= mask (or the complex filter over this and past frames), in
+// place. All buffers are sized at construction; process_frames allocates nothing.
 #include "hushboard/bsrnn.h"
 
 #include <algorithm>
@@ -112,58 +112,49 @@ struct PathParams {
 
 struct Layer {
   PathParams time, band;
-  Rnn time_rnn, band_fwd, band_rev;
+  Rnn time_fwd, time_rev, band_fwd, band_rev;  // time_rev: non-causal models only
 };
 
 }  // namespace
 
-struct BsrnnEngine::Impl {
-  int64_t C = 0, F = 0, K = 0, N = 0, H = 0, taps = 1, dout = 0;
+struct BsrnnNetwork::Impl {
+  int64_t F = 0, K = 0, N = 0, H = 0, D = 0, dout = 0, tdirs = 1, B = 0, T = 0;
   std::unique_ptr<BandSplitPlan> split;
-  std::unique_ptr<BandMaskPlan> mask;
+  std::vector<std::unique_ptr<BandMaskPlan>> masks;
   std::vector<Layer> layers;
-  // time-path state per layer: (C, K, H) hidden (and cell for LSTM)
-  std::vector<std::vector<float>> th, tc;
-  std::vector<float> feat, X, Z, Y, M, hist, ext, bh, bc, ws;
+  std::vector<float> X, Z, Y, bh, bc, ws;
 };
 
-BsrnnEngine::BsrnnEngine(const BsrnnConfig& cfg, const TensorMap& w, int64_t channels)
-    : StftRoundTrip(stft_params(cfg), checked_window(cfg, w), channels),
-      cfg_(cfg),
-      impl_(std::make_unique<Impl>()) {
+BsrnnNetwork::BsrnnNetwork(const BsrnnNetConfig& cfg, const TensorMap& w)
+    : cfg_(cfg), impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   HB_CHECK(!cfg.bands.empty(), "BSRNN bands must not be empty");
-  int64_t bins = 0;
   for (int64_t b : cfg.bands) {
     HB_CHECK(b >= 1, "BSRNN band widths must be positive (got " + std::to_string(b) + ")");
-    bins += b;
+    m.F += b;
   }
-  HB_CHECK(bins == n_bins(), "BSRNN bands must cover n_fft / 2 + 1 = " +
-                                 std::to_string(n_bins()) + " bins (they sum to " +
-                                 std::to_string(bins) + ")");
   HB_CHECK(cfg.feature_dim >= 1 && cfg.hidden_size >= 1 && cfg.num_layers >= 1 &&
-               cfg.mask_hidden >= 1 && cfg.mask_frames >= 1,
-           "BSRNN feature_dim, hidden_size, num_layers, mask_hidden and mask_frames must be "
-           "positive");
+               cfg.mask_hidden >= 1 && cfg.mask_frames >= 1 && cfg.stems >= 1 &&
+               cfg.audio_channels >= 1,
+           "BSRNN feature_dim, hidden_size, num_layers, mask_hidden, mask_frames, stems and "
+           "audio_channels must be positive");
   HB_CHECK(cfg.eps > 0.0f, "BSRNN eps must be positive");
-  m.C = channels;
-  m.F = n_bins();
+  const int64_t C = cfg.audio_channels, taps = cfg.mask_frames;
   m.K = int64_t(cfg.bands.size());
   m.N = cfg.feature_dim;
   m.H = cfg.hidden_size;
-  m.taps = cfg.mask_frames;
-  const int64_t D = 2 * m.F;
+  m.tdirs = cfg.causal ? 1 : 2;
+  m.D = 2 * C * m.F;
+  m.dout = 2 * C * taps * m.F;
   std::vector<int64_t> in_dims, out_dims;
   for (int64_t b : cfg.bands) {
-    in_dims.push_back(2 * b);
-    out_dims.push_back(2 * b * m.taps);
+    in_dims.push_back(2 * C * b);
+    out_dims.push_back(2 * C * taps * b);
   }
-  m.dout = 2 * m.F * m.taps;
-
   {
-    auto g = detail::take_weight(w, "BSRNN", "split.gamma", {D});
-    auto b = detail::take_weight(w, "BSRNN", "split.beta", {D});
-    auto sw = detail::take_weight(w, "BSRNN", "split.w", {m.N, D});
+    auto g = detail::take_weight(w, "BSRNN", "split.gamma", {m.D});
+    auto b = detail::take_weight(w, "BSRNN", "split.beta", {m.D});
+    auto sw = detail::take_weight(w, "BSRNN", "split.w", {m.N, m.D});
     auto sb = detail::take_weight(w, "BSRNN", "split.b", {m.K, m.N});
     m.split = std::make_unique<BandSplitPlan>(in_dims, m.N, g.data(), b.data(), sw.data(),
                                               sb.data(), cfg.eps);
@@ -171,67 +162,188 @@ BsrnnEngine::BsrnnEngine(const BsrnnConfig& cfg, const TensorMap& w, int64_t cha
   for (int64_t j = 0; j < cfg.num_layers; ++j) {
     const std::string p = "layers." + std::to_string(j);
     Layer L;
-    L.time.load(w, p + ".time", m.N, m.H);
+    L.time.load(w, p + ".time", m.N, m.tdirs * m.H);
     L.band.load(w, p + ".band", m.N, 2 * m.H);
-    L.time_rnn.load(w, p + ".time_rnn", cfg.gru, m.N, m.H);
+    L.time_fwd.load(w, p + ".time_rnn", cfg.gru, m.N, m.H);
+    if (!cfg.causal) L.time_rev.load(w, p + ".time_rnn_rev", cfg.gru, m.N, m.H);
     L.band_fwd.load(w, p + ".band_rnn", cfg.gru, m.N, m.H);
     L.band_rev.load(w, p + ".band_rnn_rev", cfg.gru, m.N, m.H);
     m.layers.push_back(std::move(L));
   }
-  {
-    const int64_t Hm = cfg.mask_hidden;
-    auto g = detail::take_weight(w, "BSRNN", "mask.0.gamma", {m.K, m.N});
-    auto b = detail::take_weight(w, "BSRNN", "mask.0.beta", {m.K, m.N});
-    auto w1 = detail::take_weight(w, "BSRNN", "mask.0.w1", {m.K, Hm, m.N});
-    auto b1 = detail::take_weight(w, "BSRNN", "mask.0.b1", {m.K, Hm});
-    auto w2 = detail::take_weight(w, "BSRNN", "mask.0.w2", {2 * m.dout, Hm});
-    auto b2 = detail::take_weight(w, "BSRNN", "mask.0.b2", {2 * m.dout});
-    HB_CHECK(w.find("mask.1.w1") == w.end(),
-             "BSRNN engine runs one-stem models (the weights hold several mask estimators)");
-    m.mask = std::make_unique<BandMaskPlan>(out_dims, m.N, Hm, true, g.data(), b.data(),
-                                            w1.data(), b1.data(), w2.data(), b2.data(),
-                                            cfg.eps);
+  const int64_t Hm = cfg.mask_hidden;
+  for (int64_t s = 0; s < cfg.stems; ++s) {
+    const std::string p = "mask." + std::to_string(s);
+    auto g = detail::take_weight(w, "BSRNN", p + ".gamma", {m.K, m.N});
+    auto b = detail::take_weight(w, "BSRNN", p + ".beta", {m.K, m.N});
+    auto w1 = detail::take_weight(w, "BSRNN", p + ".w1", {m.K, Hm, m.N});
+    auto b1 = detail::take_weight(w, "BSRNN", p + ".b1", {m.K, Hm});
+    auto w2 = detail::take_weight(w, "BSRNN", p + ".w2", {2 * m.dout, Hm});
+    auto b2 = detail::take_weight(w, "BSRNN", p + ".b2", {2 * m.dout});
+    m.masks.push_back(std::make_unique<BandMaskPlan>(out_dims, m.N, Hm, true, g.data(),
+                                                     b.data(), w1.data(), b1.data(), w2.data(),
+                                                     b2.data(), cfg.eps));
   }
+  HB_CHECK(w.find("mask." + std::to_string(cfg.stems) + ".w1") == w.end(),
+           "BSRNN weights hold more mask estimators than the " + std::to_string(cfg.stems) +
+               " stem(s) configured");
+}
 
-  const int64_t rows = m.C * kMaxChunk;
-  m.th.assign(size_t(cfg.num_layers), std::vector<float>(size_t(m.C * m.K * m.H), 0.0f));
-  m.tc = m.th;
-  m.feat.assign(size_t(rows * D), 0.0f);
+BsrnnNetwork::~BsrnnNetwork() = default;
+
+int64_t BsrnnNetwork::in_features() const { return impl_->D; }
+int64_t BsrnnNetwork::out_features() const { return impl_->dout; }
+int64_t BsrnnNetwork::state_floats() const {
+  const Impl& m = *impl_;
+  return cfg_.causal ? cfg_.num_layers * m.K * m.H * (cfg_.gru ? 1 : 2) : 0;
+}
+
+void BsrnnNetwork::reserve(int64_t B, int64_t T) {
+  Impl& m = *impl_;
+  if (B <= m.B && T <= m.T) return;
+  m.B = std::max(B, m.B);
+  m.T = std::max(T, m.T);
+  const int64_t rows = m.B * m.T;
   m.X.assign(size_t(rows * m.K * m.N), 0.0f);
   m.Z = m.X;
   m.Y.assign(size_t(rows * m.K * 2 * m.H), 0.0f);
-  m.M.assign(size_t(rows * m.dout), 0.0f);
-  m.bh.assign(size_t(rows * m.H), 0.0f);
+  m.bh.assign(size_t(std::max(rows, m.K) * m.H), 0.0f);
   m.bc = m.bh;
+  int64_t ws = m.split->workspace_floats(rows);
+  for (const auto& mk : m.masks) ws = std::max(ws, mk->workspace_floats(rows));
+  for (const Layer& L : m.layers) {
+    ws = std::max(ws, L.time_fwd.workspace(m.K, m.T));
+    ws = std::max(ws, L.band_fwd.workspace(rows, m.K));
+    ws = std::max(ws, L.band_rev.workspace(rows, m.K));
+    if (L.time_rev.lstm || L.time_rev.gru) ws = std::max(ws, L.time_rev.workspace(m.K, m.T));
+  }
+  m.ws.assign(size_t(std::max<int64_t>(ws, 1)), 0.0f);
+}
+
+void BsrnnNetwork::forward(const float* x, int64_t B, int64_t T, float* y, float* state) {
+  HB_CHECK(B >= 0 && T >= 0, "BSRNN network: B and T must be >= 0");
+  HB_CHECK(state == nullptr || cfg_.causal,
+           "BSRNN network: only a causal model carries time-path state");
+  if (B == 0 || T == 0) return;
+  reserve(B, T);
+  Impl& m = *impl_;
+  const int64_t K = m.K, N = m.N, H = m.H, rows = B * T, TH = m.tdirs * H;
+  float* X = m.X.data();
+  float* Z = m.Z.data();
+  float* Y = m.Y.data();
+  float* ws = m.ws.data();
+  float* bh = m.bh.data();
+  float* bc = m.bc.data();
+  const detail::BsrnnRowKernels* rk = detail::active_bsrnn_row_kernels();
+  const float eps = cfg_.eps;
+  const int64_t n_layers = int64_t(m.layers.size());
+  const int64_t per_layer = K * H * (cfg_.gru ? 1 : 2);
+  const int64_t sf = state_floats();
+
+  m.split->forward(x, rows, m.D, X, ws);
+  // Z holds LN(X) for the next path: each residual projection is fused with the LayerNorm that
+  // follows it
+  rk->layer_norm(X, rows * K, N, m.layers[0].time.norm_g.data(),
+                 m.layers[0].time.norm_b.data(), eps, Z);
+  for (int64_t j = 0; j < n_layers; ++j) {
+    const Layer& L = m.layers[size_t(j)];
+    // time path: per stream, K sequences (bands) of T frames
+    for (int64_t b = 0; b < B; ++b) {
+      const float* zb = Z + b * T * K * N;
+      float* yb = Y + b * T * K * TH;
+      float *h = bh, *c = bc;
+      if (state) {
+        h = state + b * sf + j * per_layer;
+        c = h + K * H;
+      } else {
+        std::fill(bh, bh + K * H, 0.0f);
+        std::fill(bc, bc + K * H, 0.0f);
+      }
+      L.time_fwd.run(zb, K, T, N, K * N, false, h, c, yb, TH, K * TH, ws);
+      if (m.tdirs == 2) {
+        std::fill(bh, bh + K * H, 0.0f);
+        std::fill(bc, bc + K * H, 0.0f);
+        L.time_rev.run(zb, K, T, N, K * N, true, bh, bc, yb + H, TH, K * TH, ws);
+      }
+    }
+    rk->residual_norm(Y, rows * K, TH, L.time.fc_wt.data(), L.time.np, L.time.fc_b.data(), X, N,
+                      L.band.norm_g.data(), L.band.norm_b.data(), eps, Z);
+    // band path: rows sequences of K bands, both directions from zero state
+    std::fill(bh, bh + rows * H, 0.0f);
+    std::fill(bc, bc + rows * H, 0.0f);
+    L.band_fwd.run(Z, rows, K, K * N, N, false, bh, bc, Y, K * 2 * H, 2 * H, ws);
+    std::fill(bh, bh + rows * H, 0.0f);
+    std::fill(bc, bc + rows * H, 0.0f);
+    L.band_rev.run(Z, rows, K, K * N, N, true, bh, bc, Y + H, K * 2 * H, 2 * H, ws);
+    const Layer* next = j + 1 == n_layers ? nullptr : &m.layers[size_t(j + 1)];
+    rk->residual_norm(Y, rows * K, 2 * H, L.band.fc_wt.data(), L.band.np, L.band.fc_b.data(), X,
+                      N, next ? next->time.norm_g.data() : nullptr,
+                      next ? next->time.norm_b.data() : nullptr, eps, Z);
+  }
+  for (size_t s = 0; s < m.masks.size(); ++s)
+    m.masks[s]->forward(X, rows, y + int64_t(s) * rows * m.dout, m.dout, ws);
+}
+
+// ---- streaming engine -------------------------------------------------------------------------
+namespace {
+
+BsrnnNetConfig net_config(const BsrnnConfig& c) {
+  BsrnnNetConfig n;
+  n.bands = c.bands;
+  n.feature_dim = c.feature_dim;
+  n.num_layers = c.num_layers;
+  n.hidden_size = c.hidden_size;
+  n.mask_hidden = c.mask_hidden;
+  n.mask_frames = c.mask_frames;
+  n.gru = c.gru;
+  n.eps = c.eps;
+  return n;  // causal, mono, one stem
+}
+
+}  // namespace
+
+struct BsrnnEngine::Impl {
+  std::unique_ptr<BsrnnNetwork> net;
+  int64_t C = 0, F = 0, taps = 1, dout = 0;
+  std::vector<float> state, feat, M, hist, ext;
+};
+
+BsrnnEngine::BsrnnEngine(const BsrnnConfig& cfg, const TensorMap& w, int64_t channels)
+    : StftRoundTrip(stft_params(cfg), checked_window(cfg, w), channels),
+      cfg_(cfg),
+      impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  int64_t bins = 0;
+  for (int64_t b : cfg.bands) bins += b;
+  HB_CHECK(bins == n_bins(), "BSRNN bands must cover n_fft / 2 + 1 = " +
+                                 std::to_string(n_bins()) + " bins (they sum to " +
+                                 std::to_string(bins) + ")");
+  m.net = std::make_unique<BsrnnNetwork>(net_config(cfg), w);
+  m.C = channels;
+  m.F = n_bins();
+  m.taps = cfg.mask_frames;
+  m.dout = m.net->out_features();
+  m.net->reserve(m.C, kMaxChunk);
+  m.state.assign(size_t(m.C * m.net->state_floats()), 0.0f);
+  m.feat.assign(size_t(m.C * kMaxChunk * m.net->in_features()), 0.0f);
+  m.M.assign(size_t(m.C * kMaxChunk * m.dout), 0.0f);
   if (m.taps > 1) {
     m.hist.assign(size_t(m.C * m.F * (m.taps - 1) * 2), 0.0f);
     m.ext.assign(size_t(m.F * (m.taps - 1 + kMaxChunk) * 2), 0.0f);
   }
-  int64_t ws = std::max(m.split->workspace_floats(rows), m.mask->workspace_floats(rows));
-  for (const Layer& L : m.layers) {
-    ws = std::max(ws, L.time_rnn.workspace(m.K, kMaxChunk));
-    ws = std::max(ws, L.band_fwd.workspace(rows, m.K));
-    ws = std::max(ws, L.band_rev.workspace(rows, m.K));
-  }
-  m.ws.assign(size_t(std::max<int64_t>(ws, 1)), 0.0f);
 }
 
 BsrnnEngine::~BsrnnEngine() = default;
 
 void BsrnnEngine::reset() {
   StftRoundTrip::reset();
-  for (auto& v : impl_->th) std::fill(v.begin(), v.end(), 0.0f);
-  for (auto& v : impl_->tc) std::fill(v.begin(), v.end(), 0.0f);
+  std::fill(impl_->state.begin(), impl_->state.end(), 0.0f);
   std::fill(impl_->hist.begin(), impl_->hist.end(), 0.0f);
 }
 
 void BsrnnEngine::process_frames(float* spec, int64_t k, int64_t stride) {
   Impl& m = *impl_;
-  const int64_t C = m.C, F = m.F, K = m.K, N = m.N, H = m.H;
-  const int64_t rows = C * k, D = 2 * F;
-  float* ws = m.ws.data();
-
-  // spectrum (C, F, stride, 2) -> feature rows (C * k, F * 2)
+  const int64_t C = m.C, F = m.F, D = 2 * F;
+  // spectrum (C, F, stride, 2) -> feature rows (C, k, F * 2)
   for (int64_t c = 0; c < C; ++c)
     for (int64_t f = 0; f < F; ++f) {
       const float* s = spec + ((c * F + f) * stride) * 2;
@@ -241,42 +353,7 @@ void BsrnnEngine::process_frames(float* spec, int64_t k, int64_t stride) {
         r[1] = s[2 * t + 1];
       }
     }
-  m.split->forward(m.feat.data(), rows, D, m.X.data(), ws);
-
-  float* X = m.X.data();
-  float* Z = m.Z.data();
-  float* Y = m.Y.data();
-  const detail::BsrnnRowKernels* rk = detail::active_bsrnn_row_kernels();
-  const float eps = cfg_.eps;
-  const int64_t n_layers = int64_t(m.layers.size());
-  // Z holds LN(X) for the next path: each residual projection is fused with the LayerNorm that
-  // follows it
-  rk->layer_norm(X, rows * K, N, m.layers[0].time.norm_g.data(), m.layers[0].time.norm_b.data(),
-                 eps, Z);
-  for (int64_t j = 0; j < n_layers; ++j) {
-    const Layer& L = m.layers[size_t(j)];
-    // time path: per channel, K sequences (bands) of k frames, state carried
-    for (int64_t c = 0; c < C; ++c)
-      L.time_rnn.run(Z + c * k * K * N, K, k, N, K * N, false, m.th[size_t(j)].data() + c * K * H,
-                     m.tc[size_t(j)].data() + c * K * H, Y + c * k * K * H, H, K * H, ws);
-    rk->residual_norm(Y, rows * K, H, L.time.fc_wt.data(), L.time.np, L.time.fc_b.data(), X, N,
-                      L.band.norm_g.data(), L.band.norm_b.data(), eps, Z);
-    // band path: rows sequences of K bands, both directions from zero state
-    std::fill(m.bh.begin(), m.bh.begin() + rows * H, 0.0f);
-    std::fill(m.bc.begin(), m.bc.begin() + rows * H, 0.0f);
-    L.band_fwd.run(Z, rows, K, K * N, N, false, m.bh.data(), m.bc.data(), Y, K * 2 * H, 2 * H,
-                   ws);
-    std::fill(m.bh.begin(), m.bh.begin() + rows * H, 0.0f);
-    std::fill(m.bc.begin(), m.bc.begin() + rows * H, 0.0f);
-    L.band_rev.run(Z, rows, K, K * N, N, true, m.bh.data(), m.bc.data(), Y + H, K * 2 * H,
-                   2 * H, ws);
-    const bool last = j + 1 == n_layers;
-    const Layer* next = last ? nullptr : &m.layers[size_t(j + 1)];
-    rk->residual_norm(Y, rows * K, 2 * H, L.band.fc_wt.data(), L.band.np, L.band.fc_b.data(), X,
-                      N, last ? nullptr : next->time.norm_g.data(),
-                      last ? nullptr : next->time.norm_b.data(), eps, Z);
-  }
-  m.mask->forward(X, rows, m.M.data(), m.dout, ws);
+  m.net->forward(m.feat.data(), C, k, m.M.data(), m.state.data());
 
   // apply: mask row (f, tap, re/im) of frame t
   const int64_t P = m.taps - 1;

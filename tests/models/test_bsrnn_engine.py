@@ -196,3 +196,36 @@ def test_weights_file_in_denoise_and_cli(tmp_path):
     save_file({"a": torch.zeros(2)}, str(other), metadata={"model": "Demucs"})
     with pytest.raises(ValueError, match="holds no DCCRN or BSRNN"):
         Denoise(str(other))
+
+
+def _network(cfg: BSRNNConfig, weights: dict, stems: int | None = None):
+    return _C.BsrnnNetwork(list(cfg.bands), cfg.audio_channels, cfg.feature_dim, cfg.num_layers,
+                           cfg.hidden_size, cfg.rnn == "gru", cfg.causal, cfg.mask_hidden,
+                           cfg.mask_frames, len(cfg.stems) if stems is None else stems, cfg.eps,
+                           weights)
+
+
+def test_network_state_and_errors():
+    """The one-call network: carried state equals one long call; bad shapes are named."""
+    torch.manual_seed(17)
+    cfg = BSRNNConfig(**SMALL)
+    model = randomise(BSRNN(cfg))
+    net = _network(cfg, model.engine_weights())
+    x = np.random.default_rng(0).standard_normal((2, 10, net.in_features)).astype(np.float32)
+    whole = net.forward(x)
+    state = np.zeros((2, net.state_floats), np.float32)
+    parts = np.concatenate([net.forward(np.ascontiguousarray(x[:, a:b]), state)
+                            for a, b in ((0, 3), (3, 4), (4, 10))], axis=2)
+    assert whole.shape == (1, 2, 10, net.out_features)
+    assert np.abs(parts - whole).max() <= 1e-5 * np.abs(whole).max()
+    with pytest.raises(ValueError, match="x must have shape"):
+        net.forward(x[:, :, :5].copy())
+    with pytest.raises(ValueError, match="state must have shape"):
+        net.forward(x, np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match="more mask estimators"):
+        _network(cfg, dict(model.engine_weights(), **{"mask.1.w1": np.zeros(1, np.float32)}))
+    nc = BSRNNConfig(**SMALL, causal=False, stems=("a", "b"))
+    ncnet = _network(nc, BSRNN(nc).engine_weights())
+    assert ncnet.forward(x).shape == (2, 2, 10, ncnet.out_features) and ncnet.state_floats == 0
+    with pytest.raises(ValueError, match="only a causal model"):
+        ncnet.forward(x, np.zeros((2, 0), np.float32))

@@ -30,6 +30,44 @@ struct BsrnnConfig {
   float eps = 1e-5f;
 };
 
+// The network between the spectrum and the masks: band split -> dual-path layers -> one mask
+// MLP per stem, for any BSRNN (causal or not, several stems, several audio channels modelled
+// jointly). Feature rows are BSRNN.features(): per frame the bins, then the channels, then real
+// and imaginary; mask rows likewise with the filter taps before real/imaginary.
+struct BsrnnNetConfig {
+  std::vector<int64_t> bands;   // band widths in bins
+  int64_t audio_channels = 1;
+  int64_t feature_dim = 64, num_layers = 6, hidden_size = 64, mask_hidden = 256;
+  int64_t mask_frames = 1, stems = 1;
+  bool gru = false;
+  bool causal = true;           // unidirectional time path (state can be carried)
+  float eps = 1e-5f;
+};
+
+class BsrnnNetwork {
+ public:
+  // weights: the names of BSRNN.engine_weights() (no "window" needed). ValueError naming a
+  // missing, misshapen or non-finite tensor.
+  BsrnnNetwork(const BsrnnNetConfig& cfg, const TensorMap& weights);
+  ~BsrnnNetwork();
+  const BsrnnNetConfig& config() const { return cfg_; }
+  int64_t in_features() const;   // D = bins * channels * 2
+  int64_t out_features() const;  // per stem: bins * channels * mask_frames * 2
+  // Floats of carried time-path state per stream (causal models).
+  int64_t state_floats() const;
+  // Sizes the buffers for up to B streams of T frames (forward() grows them otherwise).
+  void reserve(int64_t B, int64_t T);
+  // x: (B, T, D) feature rows; y: (stems, B, T, Dout) mask rows. state: null to start every
+  // stream from zeros, or (B, state_floats()) carried in and out (causal models only). One
+  // thread; allocates only when (B, T) exceed what was reserved.
+  void forward(const float* x, int64_t B, int64_t T, float* y, float* state);
+
+ private:
+  struct Impl;
+  BsrnnNetConfig cfg_;
+  std::unique_ptr<Impl> impl_;
+};
+
 class BsrnnEngine : public StftRoundTrip {
  public:
   // weights: the names of BSRNN.engine_weights() ("window", "split.w", "layers.{j}.time_rnn.w_ih",

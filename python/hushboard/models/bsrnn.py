@@ -33,18 +33,21 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from hushboard.models._weights import check_state_dict, read_weights_file
 from hushboard.ops import band_mask, band_split, get_window, gru_layer, istft, lstm_layer, stft
 from hushboard.ops._band import band_mask_reference, band_split_reference
+from hushboard.ops._fastpath import eager_native
+from hushboard.ops._native import _C
 
 __all__ = [
-    "BSRNN",
-    "BSRNNConfig",
-    "BSRNN_CONFIGS",
     "BAND_LAYOUTS",
+    "BSRNN",
+    "BSRNN_CONFIGS",
+    "BSRNNConfig",
     "music_band_layout",
 ]
 
@@ -57,7 +60,7 @@ def music_band_layout(sample_rate: int = 44100, n_fft: int = 2048) -> tuple[int,
     bin_hz = sample_rate / n_fft
     widths: list[int] = []
     for bandwidth_hz, count in ((100, 10), (250, 12), (500, 8), (1000, 8), (2000, 2)):
-        w = max(1, int(math.floor(bandwidth_hz / bin_hz)))
+        w = max(1, math.floor(bandwidth_hz / bin_hz))
         widths += [w] * count
     if sum(widths) >= n_bins:
         raise ValueError(f"n_fft {n_fft} at {sample_rate} Hz is too small for the music layout")
@@ -381,11 +384,37 @@ class BSRNN(nn.Module):
         """Complex masks ``(B, stems, C, F, T, mask_frames)`` for a complex spectrum
         ``(B, C, F, T)``."""
         fused = self._fused()
-        b, c, f, t = spec.shape
+        b, t = spec.shape[0], spec.shape[-1]
+        net = self._network(spec) if fused else None
+        if net is not None:  # the whole network in one native call
+            m = torch.from_numpy(net.forward(self.features(spec).contiguous().numpy()))
+            return torch.stack([self._mask_tensor(m[s], b, t) for s in range(m.shape[0])], 1)
         x = self.band_split(self.features(spec), fused)
         for layer in self.layers:
             x, _ = layer(x, fused)
         return torch.stack([self._mask_tensor(m(x, fused), b, t) for m in self.masks], 1)
+
+    def _network(self, spec: Tensor):
+        """The C++ network (``_C.BsrnnNetwork``: band split, dual-path layers and mask MLPs in
+        one call, no Python per layer) for CPU float32 inference, rebuilt when a parameter
+        changes; None where it does not apply (other devices or dtypes, tracing,
+        HUSHBOARD_BACKEND=reference)."""
+        if spec.dtype != torch.complex64 or not eager_native(self.window):
+            return None
+        params = list(self.parameters())
+        if any(p.dtype != torch.float32 or not p.is_cpu for p in params):
+            return None
+        key = tuple((id(p), p._version) for p in params)
+        cached = getattr(self, "_net_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        cfg = self.config
+        net = _C.BsrnnNetwork(list(cfg.bands), cfg.audio_channels, cfg.feature_dim,
+                              cfg.num_layers, cfg.hidden_size, cfg.rnn == "gru", cfg.causal,
+                              cfg.mask_hidden, cfg.mask_frames, len(cfg.stems), cfg.eps,
+                              self.engine_weights())
+        self._net_cache = (key, net)
+        return net
 
     def _mask_tensor(self, rows: Tensor, b: int, t: int) -> Tensor:
         cfg = self.config
@@ -500,7 +529,7 @@ class BSRNN(nn.Module):
     # ---- one frame at a time (causal models) ------------------------------------------------------
     def init_state(self, batch: int = 1) -> dict[str, Any]:
         """Silence: zero RNN state and no past frames."""
-        return {"rnn": [None] * len(self.layers), "past": None}
+        return {"rnn": [None] * len(self.layers), "net": None, "past": None}
 
     @torch.no_grad()
     def step(self, frame: Tensor, state: dict[str, Any] | None = None
@@ -521,20 +550,33 @@ class BSRNN(nn.Module):
         fused = self._fused()
         spec = frame[..., None]  # (B, C, F, 1)
         b = frame.shape[0]
-        x = self.band_split(self.features(spec), fused)
-        rnn = list(state["rnn"])
-        for j, layer in enumerate(self.layers):
-            x, rnn[j] = layer(x, fused, rnn[j])
+        net = self._network(spec) if fused else None
+        if net is not None:  # one native call; its state is (B, state_floats)
+            carried = state.get("net")
+            if carried is None:
+                carried = np.zeros((b, net.state_floats), np.float32)
+            carried = carried.copy()
+            rows = torch.from_numpy(net.forward(self.features(spec).contiguous().numpy(),
+                                                carried))
+            rnn: Any = None
+            mask_rows = [rows[s] for s in range(rows.shape[0])]
+        else:
+            carried = None
+            x = self.band_split(self.features(spec), fused)
+            rnn = list(state["rnn"] or [None] * len(self.layers))
+            for j, layer in enumerate(self.layers):
+                x, rnn[j] = layer(x, fused, rnn[j])
+            mask_rows = [m(x, fused) for m in self.masks]
         k = cfg.mask_frames
         past = state["past"]
         if past is None:
             past = frame.new_zeros(b, cfg.audio_channels, cfg.n_bins, max(k - 1, 0))
         hist = torch.cat([past, spec], -1)  # (B, C, F, k) oldest first
         outs = []
-        for m in self.masks:
-            mask = self._mask_tensor(m(x, fused), b, 1)[..., 0, :]  # (B, C, F, k)
+        for r in mask_rows:
+            mask = self._mask_tensor(r, b, 1)[..., 0, :]  # (B, C, F, k)
             outs.append((mask * hist.flip(-1)).sum(-1))
-        return torch.stack(outs, 1), {"rnn": rnn, "past": hist[..., 1:]}
+        return torch.stack(outs, 1), {"rnn": rnn, "net": carried, "past": hist[..., 1:]}
 
     # ---- sizes ------------------------------------------------------------------------------------
     def num_parameters(self) -> int:

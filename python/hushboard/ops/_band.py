@@ -35,7 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hushboard.ops._native import _C, FORCE_REFERENCE, register_native
+from hushboard.ops._fastpath import eager_native
+from hushboard.ops._native import _C, register_native
 
 __all__ = ["band_mask", "band_mask_reference", "band_split", "band_split_reference"]
 
@@ -224,37 +225,6 @@ def _mask_cpu(x, out_dims, gamma, beta, w1, b1, w2, b2, glu, eps):
     return _mask_native(x, out_dims, gamma, beta, w1, b1, w2, b2, bool(glu), float(eps))
 
 
-# Eager fast path: a plain eager call on CPU float32 tensors that needs no gradient goes to the
-# native kernel directly, skipping the custom op's dispatch (about 50-100 us, more than the
-# kernel itself for one frame). Anything else (autograd incl. forward AD, fake / meta tensors,
-# tracing, torch.compile, functorch transforms, other devices or dtypes) goes through the op.
-try:
-    import torch.autograd.forward_ad as _forward_ad
-
-    _forward_ad._current_level  # noqa: B018 - the dual-level counter must exist
-    _NO_MODES = (torch._C._len_torch_dispatch_stack, torch._C._is_torch_function_mode_enabled,
-                 torch._C._get_tracing_state, torch._C._functorch.peek_interpreter_stack,
-                 torch.compiler.is_compiling)
-except AttributeError:  # pragma: no cover - a torch without these internals: always dispatch
-    _NO_MODES = None
-
-
-_PLAIN = (Tensor, torch.nn.Parameter)
-
-
-def _eager_native(*ts: Tensor) -> bool:
-    if FORCE_REFERENCE or _NO_MODES is None:
-        return False
-    grad = torch.is_grad_enabled()
-    for t in ts:
-        if (type(t) not in _PLAIN or not t.is_cpu or t.dtype is not torch.float32
-                or (grad and t.requires_grad)):
-            return False
-    stack, fmode, tracing, functorch, compiling = _NO_MODES
-    return not (stack() or fmode() or tracing() is not None or functorch() is not None
-                or compiling() or _forward_ad._current_level >= 0)
-
-
 # ---- autograd: the reference recomputed under torch.func.vjp ----------------------------------
 def _vjp_backward(ctx, grad, reference):
     """Gradients of the tensor inputs that need one: the reference's VJP, recomputed from the
@@ -419,7 +389,7 @@ def band_split(
     if x.shape[-1] != d:
         raise ValueError(f"x must have last dimension D = sum(band_dims) = {d} "
                          f"(got shape {tuple(x.shape)})")
-    if _eager_native(x, gamma, beta, weight, bias):
+    if eager_native(x, gamma, beta, weight, bias):
         return _split_native(x, dims, gamma, beta, weight, bias, eps)
     return _split_op(x, list(dims), gamma, beta, weight, bias, eps)
 
@@ -471,6 +441,6 @@ def band_mask(
                        ("w2", w2, (mdout, hidden)), ("b2", b2, (mdout,))))
     if tuple(x.shape[-2:]) != (k, n):
         raise ValueError(f"x must have shape (..., K={k}, N={n}) (got {tuple(x.shape)})")
-    if _eager_native(x, gamma, beta, w1, b1, w2, b2):
+    if eager_native(x, gamma, beta, w1, b1, w2, b2):
         return _mask_native(x, dims, gamma, beta, w1, b1, w2, b2, glu, eps)
     return _mask_op(x, list(dims), gamma, beta, w1, b1, w2, b2, glu, eps)

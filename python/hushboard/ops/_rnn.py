@@ -31,6 +31,7 @@ import weakref
 import torch
 from torch import Tensor
 
+from hushboard.ops._fastpath import eager_native
 from hushboard.ops._native import _C, register_native
 
 __all__ = [
@@ -322,6 +323,8 @@ def lstm_layer(
     _check_tensor("bias", bias, 1, (4 * hidden,), x)
     _check_tensor("h0", h0, 2, (s, hidden), x, optional=True)
     _check_tensor("c0", c0, 2, (s, hidden), x, optional=True)
+    if eager_native(x, w_ih, w_hh, bias, h0, c0):  # skip the op dispatch (see _fastpath)
+        return _lstm_cpu(x, w_ih, w_hh, bias, h0, c0, bool(reverse))
     return _lstm_op(x, w_ih, w_hh, bias, h0, c0, bool(reverse))
 
 
@@ -350,4 +353,6 @@ def gru_layer(
     _check_tensor("b_ih", b_ih, 1, (3 * hidden,), x)
     _check_tensor("b_hh", b_hh, 1, (3 * hidden,), x)
     _check_tensor("h0", h0, 2, (s, hidden), x, optional=True)
+    if eager_native(x, w_ih, w_hh, b_ih, b_hh, h0):
+        return _gru_cpu(x, w_ih, w_hh, b_ih, b_hh, h0, bool(reverse))
     return _gru_op(x, w_ih, w_hh, b_ih, b_hh, h0, bool(reverse))
