@@ -20,3 +20,27 @@ def rel_err(a, b) -> float:
 
 def noise(*shape, seed: int = 0, dtype=np.float32) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+# ---- model engines ------------------------------------------------------------------------------
+def engine_offline(model, x: np.ndarray) -> np.ndarray:
+    """A model's offline output for x followed by its engine's latency (n_fft - 1) of zeros
+    (what the effect's offline process flushes), cut to len(x): what the engine must give."""
+    lat = model.config.n_fft - 1
+    xp = np.concatenate([x, np.zeros(lat, np.float32)])
+    with torch.no_grad():
+        return model(torch.from_numpy(xp)).numpy()[: len(x)]
+
+
+def rel_l2(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def tone_in_noise(seconds: float, seed: int = 0, channels: int = 1,
+                  sr: int = 16000) -> np.ndarray:
+    """A modulated 220 Hz tone plus white noise, float32 (time,) or (channels, time)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(sr * seconds)) / sr
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 2 * t))
+    x = tone + 0.1 * rng.standard_normal((channels, t.size))
+    return x.astype(np.float32)[0] if channels == 1 else x.astype(np.float32)

@@ -24,26 +24,11 @@ namespace detail {
 namespace HB_ARCH {
 namespace {
 
-typedef float bv8 __attribute__((vector_size(32)));
-typedef int32_t bi8 __attribute__((vector_size(32)));
+#include "simd_vec8.h"
 
-inline bv8 splat(float a) { return bv8{a, a, a, a, a, a, a, a}; }
-inline bv8 load(const float* p) {
-  bv8 r;
-  std::memcpy(&r, p, sizeof r);
-  return r;
-}
-inline void store(float* p, bv8 v) { std::memcpy(p, &v, sizeof v); }
-inline bv8 as_float(bi8 v) {
-  bv8 r;
-  std::memcpy(&r, &v, sizeof r);
-  return r;
-}
-inline bi8 as_int(bv8 v) {
-  bi8 r;
-  std::memcpy(&r, &v, sizeof r);
-  return r;
-}
+typedef fv8 bv8;
+typedef iv8 bi8;
+
 inline float hsum(bv8 v) {
   return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
 }
@@ -60,52 +45,6 @@ inline bv8 hsum8(const bv8* v) {
   return __builtin_shuffle(x, y, bi8{0, 1, 2, 3, 8, 9, 10, 11}) +
          __builtin_shuffle(x, y, bi8{4, 5, 6, 7, 12, 13, 14, 15});
 }
-
-// ---- vector math (a few float32 ulp) ------------------------------------------------------------
-// exp(x) (Cephes expf: range reduction by ln 2, degree-6 polynomial), x clamped to [-87, 88]
-// so that the result and the exponent scale stay normal floats.
-inline bv8 vexp(bv8 x) {
-  x = x < splat(-87.f) ? splat(-87.f) : x;
-  x = x > splat(88.f) ? splat(88.f) : x;
-  const bv8 magic = splat(12582912.f);  // 1.5 * 2^23: adding it rounds to an integer
-  const bv8 n = (x * splat(1.44269504088896341f) + magic) - magic;
-  bv8 r = x - n * splat(0.693359375f);
-  r = r - n * splat(-2.12194440e-4f);
-  bv8 p = splat(1.9875691500e-4f);
-  p = p * r + splat(1.3981999507e-3f);
-  p = p * r + splat(8.3334519073e-3f);
-  p = p * r + splat(4.1665795894e-2f);
-  p = p * r + splat(1.6666665459e-1f);
-  p = p * r + splat(5.0000001201e-1f);
-  p = p * (r * r) + r + splat(1.f);
-  const bi8 e = (__builtin_convertvector(n, bi8) + 127) << 23;
-  return p * as_float(e);
-}
-
-// tanh: a 13/6 odd/even rational minimax form on [-7.9053, 7.9053] (Eigen's float tanh; max
-// relative error about 4e-7), x itself below |x| < 4e-4, +-(1 - 2.4e-7) beyond the clamp.
-inline bv8 vtanh(bv8 x) {
-  const bv8 c = splat(7.90531110763549805f);
-  bv8 xc = x > c ? c : x;
-  xc = xc < -c ? -c : xc;
-  const bv8 x2 = xc * xc;
-  bv8 p = splat(-2.76076847742355e-16f);
-  p = p * x2 + splat(2.00018790482477e-13f);
-  p = p * x2 + splat(-8.60467152213735e-11f);
-  p = p * x2 + splat(5.12229709037114e-08f);
-  p = p * x2 + splat(1.48572235717979e-05f);
-  p = p * x2 + splat(6.37261928875436e-04f);
-  p = p * x2 + splat(4.89352455891786e-03f);
-  p = p * xc;
-  bv8 q = splat(1.19825839466702e-06f);
-  q = q * x2 + splat(1.18534705686654e-04f);
-  q = q * x2 + splat(2.26843463243900e-03f);
-  q = q * x2 + splat(4.89352518554385e-03f);
-  const bi8 tiny = as_int(x) & 0x7fffffff;
-  return tiny < 0x39d1b717 ? x : p / q;  // 0x39d1b717 = 4e-4f
-}
-
-inline bv8 vsigmoid(bv8 x) { return splat(1.f) / (splat(1.f) + vexp(-x)); }
 
 template <bv8 (*Fn)(bv8)>
 void map_n(const float* x, int64_t n, float* y) {

@@ -20,15 +20,12 @@ namespace detail {
 namespace HB_ARCH {
 namespace {
 
-typedef float gv8 __attribute__((vector_size(32)));
+#include "simd_vec8.h"
 
-inline gv8 gsplat(float a) { return gv8{a, a, a, a, a, a, a, a}; }
-inline gv8 gload(const float* p) {
-  gv8 r;
-  std::memcpy(&r, p, sizeof r);
-  return r;
-}
-inline void gstore(float* p, gv8 v) { std::memcpy(p, &v, sizeof v); }
+typedef fv8 gv8;
+inline gv8 gsplat(float a) { return splat(a); }
+inline gv8 gload(const float* p) { return load(p); }
+inline void gstore(float* p, gv8 v) { store(p, v); }
 
 template <int R>
 void micro_rows(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,

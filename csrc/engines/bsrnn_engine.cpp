@@ -43,22 +43,6 @@ namespace {
 
 constexpr int64_t kMaxChunk = 32;  // frames per process_frames call (the round trip's chunk)
 
-StftParams stft_params(const BsrnnConfig& c) {
-  StftParams p;
-  p.n_fft = c.n_fft;
-  p.hop_length = c.hop_length;
-  p.center = true;
-  p.pad_mode = PadMode::Constant;
-  return p;
-}
-
-const float* checked_window(const BsrnnConfig& c, const TensorMap& w) {
-  HB_CHECK(c.n_fft >= 16 && c.n_fft % 2 == 0,
-           "BSRNN n_fft must be even and >= 16 (got " + std::to_string(c.n_fft) + ")");
-  HB_CHECK(c.hop_length >= 1 && c.hop_length <= c.n_fft,
-           "BSRNN hop_length must be in [1, n_fft] (got " + std::to_string(c.hop_length) + ")");
-  return detail::weight_view(w, "BSRNN", "window", {c.n_fft}).data;
-}
 
 // An RNN direction: an LSTM or a GRU plan.
 struct Rnn {
@@ -308,7 +292,8 @@ struct BsrnnEngine::Impl {
 };
 
 BsrnnEngine::BsrnnEngine(const BsrnnConfig& cfg, const TensorMap& w, int64_t channels)
-    : StftRoundTrip(stft_params(cfg), checked_window(cfg, w), channels),
+    : StftRoundTrip(detail::engine_stft_params("BSRNN", cfg.n_fft, cfg.hop_length),
+                    detail::engine_window(w, "BSRNN", cfg.n_fft), channels),
       cfg_(cfg),
       impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;

@@ -17,15 +17,9 @@ namespace detail {
 namespace HB_ARCH {
 namespace {
 
-typedef float bv8 __attribute__((vector_size(32)));
+#include "../cpu/simd_vec8.h"
 
-inline bv8 bsplat(float a) { return bv8{a, a, a, a, a, a, a, a}; }
-inline bv8 bload(const float* p) {
-  bv8 r;
-  std::memcpy(&r, p, sizeof r);
-  return r;
-}
-inline void bstore(float* p, bv8 v) { std::memcpy(p, &v, sizeof v); }
+typedef fv8 bv8;
 inline float bsum(bv8 v) {
   return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
@@ -34,23 +28,23 @@ inline float bsum(bv8 v) {
 inline void norm_row(const float* x, int64_t n, const float* g, const float* b, float eps,
                      float* z) {
   const int64_t n8 = n / 8 * 8;
-  bv8 s = bsplat(0.f);
+  bv8 s = splat(0.f);
   float tail = 0.f;
-  for (int64_t i = 0; i < n8; i += 8) s += bload(x + i);
+  for (int64_t i = 0; i < n8; i += 8) s += load(x + i);
   for (int64_t i = n8; i < n; ++i) tail += x[i];
   const float mean = (bsum(s) + tail) / float(n);
-  const bv8 mv = bsplat(mean);
-  bv8 q = bsplat(0.f);
+  const bv8 mv = splat(mean);
+  bv8 q = splat(0.f);
   tail = 0.f;
   for (int64_t i = 0; i < n8; i += 8) {
-    const bv8 d = bload(x + i) - mv;
+    const bv8 d = load(x + i) - mv;
     q += d * d;
   }
   for (int64_t i = n8; i < n; ++i) tail += (x[i] - mean) * (x[i] - mean);
   const float inv = 1.0f / std::sqrt((bsum(q) + tail) / float(n) + eps);
-  const bv8 iv = bsplat(inv);
+  const bv8 iv = splat(inv);
   for (int64_t i = 0; i < n8; i += 8)
-    bstore(z + i, (bload(x + i) - mv) * iv * bload(g + i) + bload(b + i));
+    store(z + i, (load(x + i) - mv) * iv * load(g + i) + load(b + i));
   for (int64_t i = n8; i < n; ++i) z[i] = (x[i] - mean) * inv * g[i] + b[i];
 }
 
@@ -65,15 +59,15 @@ inline void residual_block(const float* y, int64_t in, const float* wt, int64_t 
                            const float* bias, float* x, int64_t n, int64_t j0) {
   bv8 acc[R][V];
   for (int v = 0; v < V; ++v) {
-    const bv8 bv = bload(bias + j0 + 8 * v);
+    const bv8 bv = load(bias + j0 + 8 * v);
     for (int r = 0; r < R; ++r) acc[r][v] = bv;
   }
   for (int64_t i = 0; i < in; ++i) {
     bv8 w[V];
-    for (int v = 0; v < V; ++v) w[v] = bload(wt + i * np + j0 + 8 * v);
+    for (int v = 0; v < V; ++v) w[v] = load(wt + i * np + j0 + 8 * v);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const bv8 a = bsplat(y[r * in + i]);
+      const bv8 a = splat(y[r * in + i]);
       for (int v = 0; v < V; ++v) acc[r][v] += a * w[v];
     }
   }
@@ -82,7 +76,7 @@ inline void residual_block(const float* y, int64_t in, const float* wt, int64_t 
       const int64_t j = j0 + 8 * v;
       float* xr = x + r * n;
       if (j + 8 <= n) {
-        bstore(xr + j, bload(xr + j) + acc[r][v]);
+        store(xr + j, load(xr + j) + acc[r][v]);
       } else {
         for (int64_t e = 0; j + e < n; ++e) xr[j + e] += acc[r][v][e];
       }

@@ -25,25 +25,6 @@ std::vector<float> take(const TensorMap& w, const std::string& name,
   return detail::take_weight(w, "DCCRN", name, shape);
 }
 
-StftParams stft_params(const DccrnConfig& c) {
-  StftParams p;
-  p.n_fft = c.n_fft;
-  p.hop_length = c.hop_length;
-  p.center = true;
-  p.pad_mode = PadMode::Constant;
-  return p;
-}
-
-const float* checked_window(const DccrnConfig& c, const TensorMap& w) {
-  HB_CHECK(c.n_fft >= 16 && c.n_fft % 2 == 0, "DCCRN n_fft must be even and >= 16");
-  HB_CHECK(c.hop_length >= 1 && c.hop_length <= c.n_fft, "DCCRN hop_length must be in [1, n_fft]");
-  auto it = w.find("window");
-  HB_CHECK(it != w.end(), "DCCRN weights: missing tensor 'window'");
-  HB_CHECK(it->second.shape == std::vector<int64_t>{c.n_fft},
-           "DCCRN weights: tensor 'window' has shape " + detail::shape_str(it->second.shape) +
-               ", expected " + detail::shape_str({c.n_fft}));
-  return it->second.data;
-}
 
 inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
@@ -155,7 +136,8 @@ struct DccrnEngine::Impl {
 };
 
 DccrnEngine::DccrnEngine(const DccrnConfig& cfg, const TensorMap& w, int64_t channels)
-    : StftRoundTrip(stft_params(cfg), checked_window(cfg, w), channels),
+    : StftRoundTrip(detail::engine_stft_params("DCCRN", cfg.n_fft, cfg.hop_length),
+                    detail::engine_window(w, "DCCRN", cfg.n_fft), channels),
       cfg_(cfg),
       impl_(new Impl) {
   Impl& m = *impl_;

@@ -6,6 +6,7 @@
 
 #include "hushboard/common.h"
 #include "hushboard/dccrn.h"  // TensorMap
+#include "hushboard/stft.h"
 
 namespace hb {
 namespace detail {
@@ -42,6 +43,25 @@ inline std::vector<float> take_weight(const TensorMap& w, const std::string& mod
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   return std::vector<float>(v.data, v.data + n);
+}
+
+// The STFT of a model engine (centred, zero padded) after checking n_fft and hop_length.
+inline StftParams engine_stft_params(const std::string& model, int64_t n_fft, int64_t hop) {
+  HB_CHECK(n_fft >= 16 && n_fft % 2 == 0,
+           model + " n_fft must be even and >= 16 (got " + std::to_string(n_fft) + ")");
+  HB_CHECK(hop >= 1 && hop <= n_fft,
+           model + " hop_length must be in [1, n_fft] (got " + std::to_string(hop) + ")");
+  StftParams p;
+  p.n_fft = n_fft;
+  p.hop_length = hop;
+  p.center = true;
+  p.pad_mode = PadMode::Constant;
+  return p;
+}
+
+// The engine's analysis/synthesis window: the weight "window", (n_fft,).
+inline const float* engine_window(const TensorMap& w, const std::string& model, int64_t n_fft) {
+  return weight_view(w, model, "window", {n_fft}).data;
 }
 
 }  // namespace detail

@@ -12,6 +12,8 @@ from hushboard.models import BSRNN, BSRNNConfig
 from hushboard.models.bsrnn import BAND_LAYOUTS
 from hushboard.ops._native import _C
 
+from helpers import engine_offline, rel_l2, tone_in_noise
+
 SR = 16000
 SMALL = dict(feature_dim=16, num_layers=2, hidden_size=12, mask_hidden=24)
 
@@ -24,26 +26,6 @@ def randomise(model: BSRNN, seed: int = 0) -> BSRNN:
             if "norm" in name or name.endswith(("gamma", "beta")):
                 p.add_(0.2 * torch.randn(p.shape, generator=g))
     return model.eval()
-
-
-def offline(model: BSRNN, x: np.ndarray) -> np.ndarray:
-    """The model's output for x followed by the engine's latency of zeros, cut to len(x)."""
-    lat = model.config.n_fft - 1
-    xp = np.concatenate([x, np.zeros(lat, np.float32)])
-    with torch.no_grad():
-        return model(torch.from_numpy(xp)).numpy()[: len(x)]
-
-
-def rel_l2(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
-
-
-def signal(seconds: float, seed: int = 0, channels: int = 1, sr: int = SR) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(sr * seconds)) / sr
-    tone = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 2 * t))
-    x = tone + 0.1 * rng.standard_normal((channels, t.size))
-    return x.astype(np.float32)[0] if channels == 1 else x.astype(np.float32)
 
 
 CASES = {
@@ -60,35 +42,35 @@ def test_engine_equals_model(case):
     torch.manual_seed(1)
     model = randomise(BSRNN(BSRNNConfig(**CASES[case])))
     sr = model.config.sample_rate
-    x = signal(2.0, seed=2, sr=sr)
+    x = tone_in_noise(2.0, seed=2, sr=sr)
     y = BSRNNDenoiser(model).process(x, sr)
     assert y.shape == x.shape and y.dtype == np.float32
-    assert rel_l2(y, offline(model, x)) < 1e-5
+    assert rel_l2(y, engine_offline(model, x)) < 1e-5
 
 
 def test_engine_portable_path_equals_model():
     torch.manual_seed(15)
     model = randomise(BSRNN(BSRNNConfig(**CASES["lstm-filter3"])))
-    x = signal(1.0, seed=16)
+    x = tone_in_noise(1.0, seed=16)
     _C.set_simd_enabled(False)
     try:
         y = BSRNNDenoiser(model).process(x, SR)
     finally:
         _C.set_simd_enabled(True)
-    assert rel_l2(y, offline(model, x)) < 1e-5
+    assert rel_l2(y, engine_offline(model, x)) < 1e-5
 
 
 def test_engine_equals_model_lite_preset():
     torch.manual_seed(3)
     model = randomise(BSRNN("bsrnn-speech-16k-lite"))
-    x = signal(2.0, seed=4)
-    assert rel_l2(BSRNNDenoiser(model).process(x, SR), offline(model, x)) < 1e-5
+    x = tone_in_noise(2.0, seed=4)
+    assert rel_l2(BSRNNDenoiser(model).process(x, SR), engine_offline(model, x)) < 1e-5
 
 
 def test_block_size_independent_and_streaming():
     torch.manual_seed(5)
     fx = BSRNNDenoiser(randomise(BSRNN(BSRNNConfig(**CASES["lstm-filter3"]))))
-    x = signal(1.0, seed=6)
+    x = tone_in_noise(1.0, seed=6)
     whole = fx.process(x, SR, buffer_size=4096)
     for bs in (1, 37, 128, 333):
         y = fx.process(x, SR, buffer_size=bs)
@@ -104,7 +86,7 @@ def test_block_size_independent_and_streaming():
 def test_channels_are_independent_and_reset_restarts():
     torch.manual_seed(7)
     fx = BSRNNDenoiser(randomise(BSRNN(BSRNNConfig(**CASES["gru"]))))
-    x = signal(0.8, seed=8, channels=2)
+    x = tone_in_noise(0.8, seed=8, channels=2)
     both = fx.process(x, SR)
     for c in range(2):
         assert rel_l2(fx.process(x[c], SR), both[c]) < 1e-6
@@ -117,7 +99,7 @@ def test_channels_are_independent_and_reset_restarts():
 def test_other_sample_rate_resamples():
     torch.manual_seed(9)
     fx = BSRNNDenoiser(randomise(BSRNN(BSRNNConfig(**SMALL))))
-    x48 = signal(0.5, seed=10, sr=48000)
+    x48 = tone_in_noise(0.5, seed=10, sr=48000)
     y = fx.process(x48, 48000)
     assert y.shape == x48.shape and np.isfinite(y).all()
     assert fx.latency_samples > 3 * 511  # the engine's delay at 48 kHz plus the filters'
@@ -128,7 +110,7 @@ def test_weights_file_round_trip(tmp_path):
     model = randomise(BSRNN(BSRNNConfig(**SMALL)))
     path = tmp_path / "m.safetensors"
     model.save(path)
-    x = signal(0.5, seed=12)
+    x = tone_in_noise(0.5, seed=12)
     np.testing.assert_array_equal(BSRNNDenoiser(path).process(x, SR),
                                   BSRNNDenoiser(model).process(x, SR))
 
@@ -180,7 +162,7 @@ def test_weights_file_in_denoise_and_cli(tmp_path):
     model = randomise(BSRNN(BSRNNConfig(**SMALL)))
     path = tmp_path / "b.safetensors"
     model.save(path)
-    x = signal(0.5, seed=14)
+    x = tone_in_noise(0.5, seed=14)
     den = Denoise(str(path))
     assert den.model_sample_rate == SR
     np.testing.assert_array_equal(den.process(x, SR), BSRNNDenoiser(model).process(x, SR))

@@ -10,6 +10,8 @@ from hushboard.fx import DCCRNDenoiser
 from hushboard.models import DCCRN, DCCRNConfig
 from hushboard.ops._native import _C
 
+from helpers import engine_offline, rel_l2, tone_in_noise
+
 SR = 16000
 SMALL = dict(channels=(8, 16, 16, 32), rnn_layers=2, rnn_units=32)
 
@@ -33,35 +35,14 @@ def randomise(model: DCCRN, seed: int = 0) -> DCCRN:
     return model.eval()
 
 
-def offline(model: DCCRN, x: np.ndarray) -> np.ndarray:
-    """The model's output for x followed by the engine's latency of zeros (what the effect's
-    offline process flushes), cut to len(x)."""
-    lat = model.config.n_fft - 1
-    xp = np.concatenate([x, np.zeros(lat, np.float32)])
-    with torch.no_grad():
-        return model(torch.from_numpy(xp)).numpy()[: len(x)]
-
-
-def rel_l2(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
-
-
-def signal(seconds: float, seed: int = 0, channels: int = 1) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(SR * seconds)) / SR
-    tone = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 2 * t))
-    x = tone + 0.1 * rng.standard_normal((channels, t.size))
-    return x.astype(np.float32)[0] if channels == 1 else x.astype(np.float32)
-
-
 @pytest.mark.parametrize("rnn", ["complex", "real"])
 @pytest.mark.parametrize("norm", ["cbn", "bn", "none"])
 def test_engine_equals_model(rnn, norm):
     torch.manual_seed(1)
     model = randomise(DCCRN(DCCRNConfig(rnn=rnn, norm=norm, **SMALL)))
-    x = signal(3.0, seed=2)
+    x = tone_in_noise(3.0, seed=2)
     y = DCCRNDenoiser(model).process(x, SR)
-    ref = offline(model, x)
+    ref = engine_offline(model, x)
     assert y.shape == x.shape and y.dtype == np.float32
     assert rel_l2(y, ref) < 1e-5
 
@@ -69,14 +50,14 @@ def test_engine_equals_model(rnn, norm):
 def test_engine_equals_model_lite():
     torch.manual_seed(3)
     model = randomise(DCCRN("dccrn-lite"))
-    x = signal(3.0, seed=4)
-    assert rel_l2(DCCRNDenoiser(model).process(x, SR), offline(model, x)) < 1e-5
+    x = tone_in_noise(3.0, seed=4)
+    assert rel_l2(DCCRNDenoiser(model).process(x, SR), engine_offline(model, x)) < 1e-5
 
 
 def test_block_size_independent_and_streaming():
     torch.manual_seed(5)
     fx = DCCRNDenoiser(randomise(DCCRN(DCCRNConfig(**SMALL))))
-    x = signal(1.0, seed=6)
+    x = tone_in_noise(1.0, seed=6)
     whole = fx.process(x, SR, buffer_size=4096)
     for bs in (1, 37, 100, 333):
         np.testing.assert_array_equal(fx.process(x, SR, buffer_size=bs), whole)
@@ -92,7 +73,7 @@ def test_block_size_independent_and_streaming():
 def test_channels_are_independent_and_reset_restarts():
     torch.manual_seed(7)
     fx = DCCRNDenoiser(randomise(DCCRN(DCCRNConfig(rnn="real", **SMALL))))
-    x = signal(0.8, seed=8, channels=2)
+    x = tone_in_noise(0.8, seed=8, channels=2)
     both = fx.process(x, SR)
     for c in range(2):
         np.testing.assert_array_equal(fx.process(x[c], SR), both[c])
@@ -105,7 +86,7 @@ def test_channels_are_independent_and_reset_restarts():
 def test_other_sample_rate_resamples():
     torch.manual_seed(9)
     fx = DCCRNDenoiser(randomise(DCCRN(DCCRNConfig(**SMALL))))
-    x = signal(0.5, seed=10)
+    x = tone_in_noise(0.5, seed=10)
     x48 = np.interp(np.arange(x.size * 3) / 3, np.arange(x.size), x).astype(np.float32)
     y = fx.process(x48, 48000)
     assert y.shape == x48.shape and np.isfinite(y).all()
@@ -117,7 +98,7 @@ def test_weights_file_round_trip(tmp_path):
     model = randomise(DCCRN(DCCRNConfig(**SMALL)))
     path = tmp_path / "m.safetensors"
     model.save(path)
-    x = signal(0.5, seed=12)
+    x = tone_in_noise(0.5, seed=12)
     np.testing.assert_array_equal(DCCRNDenoiser(path).process(x, SR),
                                   DCCRNDenoiser(model).process(x, SR))
 
@@ -166,7 +147,7 @@ def test_weights_file_as_denoise_model_and_cli(tmp_path):
     model = randomise(DCCRN(DCCRNConfig(**SMALL)))
     path = tmp_path / "m.safetensors"
     model.save(path)
-    x = signal(0.5, seed=14)
+    x = tone_in_noise(0.5, seed=14)
     den = Denoise(str(path))
     assert den.model_sample_rate == SR
     np.testing.assert_array_equal(den.process(x, SR), DCCRNDenoiser(model).process(x, SR))

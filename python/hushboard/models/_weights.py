@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+from typing import Any, TypeVar
 
 from torch import Tensor
 
-__all__ = ["check_state_dict", "read_weights_file"]
+T = TypeVar("T")
+
+__all__ = ["check_state_dict", "config_from_dict", "config_from_metadata", "read_weights_file"]
 
 
 def read_weights_file(path: str | os.PathLike, model: str) -> tuple[dict[str, Tensor],
@@ -50,3 +55,26 @@ def check_state_dict(expected: dict[str, Tensor], tensors: dict[str, Tensor],
                              f"expected {tuple(v.shape)}")
         if tensors[k].is_floating_point() and not tensors[k].float().isfinite().all():
             raise ValueError(f"{source}: tensor {k!r} contains NaN or Inf")
+
+
+def config_from_dict(cls: type[T], d: dict[str, Any], model: str) -> T:
+    """A config dataclass from its ``to_dict()`` form (JSON lists back to tuples); unknown keys
+    are a ``ValueError`` naming them."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise ValueError(f"unknown {model} config keys: {sorted(unknown)}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def config_from_metadata(cls: type[T], meta: dict[str, str], path: str | os.PathLike,
+                         model: str) -> T:
+    """The config stored as JSON in a weights file's metadata; a ``ValueError`` naming the file
+    when it is not a valid config."""
+    try:
+        d = json.loads(meta["config"])
+        if not isinstance(d, dict):
+            raise ValueError(f"expected a JSON object, got {type(d).__name__}")
+        return config_from_dict(cls, d, model)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{os.fspath(path)!r}: bad {model} config metadata: {e}") from e

@@ -37,7 +37,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from hushboard.models._weights import check_state_dict, read_weights_file
+from hushboard.models._weights import (
+    check_state_dict,
+    config_from_dict,
+    config_from_metadata,
+    read_weights_file,
+)
 from hushboard.ops import band_mask, band_split, get_window, gru_layer, istft, lstm_layer, stft
 from hushboard.ops._band import band_mask_reference, band_split_reference
 from hushboard.ops._fastpath import eager_native
@@ -167,12 +172,7 @@ class BSRNNConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BSRNNConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown BSRNN config keys: {sorted(unknown)}")
-        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-        return cls(**kw)
+        return config_from_dict(cls, d, "BSRNN")
 
 
 _SPEECH_48K = dict(bands=BAND_LAYOUTS["speech-48k"], sample_rate=48000, n_fft=960,
@@ -654,13 +654,7 @@ class BSRNN(nn.Module):
         """Read a model written by ``save``; a missing, unexpected, misshapen or non-finite
         tensor, or bad metadata, is a ``ValueError`` naming it and the file."""
         tensors, meta = read_weights_file(path, "BSRNN")
-        try:
-            cfg = json.loads(meta["config"])
-            if not isinstance(cfg, dict):
-                raise ValueError(f"expected a JSON object, got {type(cfg).__name__}")
-            config = BSRNNConfig.from_dict(cfg)
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"{os.fspath(path)!r}: bad BSRNN config metadata: {e}") from e
+        config = config_from_metadata(BSRNNConfig, meta, path, "BSRNN")
         model = cls(config)
         model.load_weights(tensors, source=os.fspath(path))
         return model.eval()

@@ -24,7 +24,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from hushboard.models._weights import check_state_dict, read_weights_file
+from hushboard.models._weights import (
+    check_state_dict,
+    config_from_dict,
+    config_from_metadata,
+    read_weights_file,
+)
 from hushboard.models.complex_nn import (
     ComplexBatchNorm,
     ComplexConv2d,
@@ -114,12 +119,7 @@ class DCCRNConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DCCRNConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown DCCRN config keys: {sorted(unknown)}")
-        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-        return cls(**kw)
+        return config_from_dict(cls, d, "DCCRN")
 
 
 CONFIGS: dict[str, DCCRNConfig] = {
@@ -442,13 +442,7 @@ class DCCRN(nn.Module):
         ``ValueError`` naming it."""
         tensors, meta = read_weights_file(path, "DCCRN")
         path = os.fspath(path)
-        try:
-            cfg = json.loads(meta["config"])
-            if not isinstance(cfg, dict):
-                raise ValueError(f"expected a JSON object, got {type(cfg).__name__}")
-            config = DCCRNConfig.from_dict(cfg)
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"{path!r}: bad DCCRN config metadata: {e}") from e
+        config = config_from_metadata(DCCRNConfig, meta, path, "DCCRN")
         model = cls(config)
         model.load_weights(tensors, source=path)
         return model.eval()
