@@ -246,6 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--record", default=None, metavar="FILE", help="also write the output here")
     pl.add_argument("--duration", type=float, default=None, help="seconds (default: until Ctrl-C)")
     pl.set_defaults(func=_cmd_live)
+    from hushboard.eval.command import add_parser as _add_eval
+
+    _add_eval(sub)  # hushboard eval: metrics against clean files, peers in the same run
+    from hushboard.data.cli import add_data_parser
+
+    add_data_parser(sub)  # hushboard data speech|noise|testset: the training corpus
+    from hushboard.train.cli import add_train_parser
+
+    add_train_parser(sub)  # hushboard train PRESET --data DIR --out DIR
     return p
 
 

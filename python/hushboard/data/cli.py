@@ -1,0 +1,93 @@
+"""``hushboard data``: build a training corpus and a fixed test set on disk."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+__all__ = ["add_data_parser"]
+
+
+def _cmd_speech(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from hushboard.data.corpus import build_speech
+
+    t0 = time.perf_counter()
+    engines = args.engines.split(",") if args.engines else None
+    rows = build_speech(args.out, n_sentences=args.sentences, sample_rate=args.sample_rate,
+                        seed=args.seed, engines=engines, workers=args.workers)
+    c = Counter(r["split"] for r in rows)
+    hours = sum(float(r["duration_s"]) for r in rows) / 3600
+    print(f"{len(rows)} utterances ({hours:.2f} h; train {c['train']}, valid {c['valid']}, "
+          f"test {c['test']}) in {args.out}/speech, manifest {args.out}/speech_manifest.csv "
+          f"({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def _cmd_noise(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from hushboard.data.corpus import build_noise
+
+    t0 = time.perf_counter()
+    types = args.types.split(",") if args.types else None
+    rows = build_noise(args.out, clips=tuple(args.clips), seconds=args.seconds,
+                       sample_rate=args.sample_rate, seed=args.seed, types=types,
+                       real_noise_dir=args.real)
+    c = Counter(r["type"] for r in rows)
+    print(f"{len(rows)} noise clips ({', '.join(f'{k} {v}' for k, v in sorted(c.items()))}) in "
+          f"{args.out}/noise, manifest {args.out}/noise_manifest.csv "
+          f"({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def _cmd_testset(args: argparse.Namespace) -> int:
+    from hushboard.data.mix import write_testset
+
+    rows = write_testset(args.corpus, args.out, split=args.split, n=args.n,
+                         sample_rate=args.sample_rate, seconds=args.seconds, seed=args.seed,
+                         reverb_prob=args.reverb_prob)
+    print(f"{len(rows)} pairs in {args.out}/clean and {args.out}/noisy, metadata "
+          f"{args.out}/metadata.csv (evaluate: hushboard eval --clean {args.out}/clean "
+          f"--noisy {args.out}/noisy)")
+    return 0
+
+
+def add_data_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``data {speech,noise,testset}`` to the top-level sub-parsers."""
+    p = sub.add_parser("data", help="build a training corpus (TTS speech, noise) and test sets")
+    ds = p.add_subparsers(dest="data_command", metavar="STEP", required=True)
+    sp = ds.add_parser("speech", help="render distinct sentences with espeak-ng/flite/festival "
+                                      "voices, split by voice and sentence (resumable)")
+    sp.add_argument("--out", required=True, metavar="DIR", help="corpus directory")
+    sp.add_argument("--sentences", type=int, default=1000, help="distinct sentences (default 1000)")
+    sp.add_argument("--sample-rate", type=int, default=16000, help="Hz (default 16000)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--engines", default=None, help="comma list (default: all installed)")
+    sp.add_argument("--workers", type=int, default=None, help="parallel jobs (default: CPUs)")
+    sp.set_defaults(func=_cmd_speech)
+    sn = ds.add_parser("noise", help="generate labelled noise clips (white, pink, brown, hum, fan, "
+                                     "clicks, bursts, babble, music); run after `speech`")
+    sn.add_argument("--out", required=True, metavar="DIR", help="corpus directory")
+    sn.add_argument("--clips", type=int, nargs=3, default=(24, 4, 4),
+                    metavar=("TRAIN", "VALID", "TEST"), help="clips per type (default 24 4 4)")
+    sn.add_argument("--seconds", type=float, default=10.0, help="clip length (default 10)")
+    sn.add_argument("--sample-rate", type=int, default=16000, help="Hz (default 16000)")
+    sn.add_argument("--seed", type=int, default=0)
+    sn.add_argument("--types", default=None, help="comma list (default: all)")
+    sn.add_argument("--real", default=None, metavar="DIR",
+                    help="also import real noise recordings from DIR (sub-folder = type)")
+    sn.set_defaults(func=_cmd_noise)
+    st = ds.add_parser("testset", help="write fixed noisy/clean WAV pairs + metadata.csv for "
+                                       "`hushboard eval`")
+    st.add_argument("--corpus", required=True, metavar="DIR")
+    st.add_argument("--out", required=True, metavar="DIR")
+    st.add_argument("--split", default="test", choices=("valid", "test"))
+    st.add_argument("-n", type=int, default=None, help="pairs (default: one per utterance)")
+    st.add_argument("--sample-rate", type=int, default=16000)
+    st.add_argument("--seconds", type=float, default=None,
+                    help="fixed length (default: whole utterances)")
+    st.add_argument("--seed", type=int, default=0)
+    st.add_argument("--reverb-prob", type=float, default=0.3)
+    st.set_defaults(func=_cmd_testset)

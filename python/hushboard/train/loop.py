@@ -1,0 +1,329 @@
+"""The training loop of hushboard's denoisers (DCCRN and BSRNN presets).
+
+Steps, not epochs, drive it: step ``s`` draws batch ``s % batches_per_epoch`` of epoch
+``s // batches_per_epoch`` from a permutation seeded by ``(seed, epoch)``, and the dataset mixes
+each item from ``(seed, split, epoch, index)``; so a run resumed from a checkpoint (model,
+optimiser, schedule, step) sees exactly the batches the uninterrupted run would have.
+
+Per step: AdamW, linear warm-up then cosine decay, gradient clipping, bfloat16 autocast on CUDA
+(full float32 on CPU). Every ``valid_every`` steps the fixed validation set is scored (loss,
+SI-SNR and its gain over the noisy input) and a row goes to ``log.csv``; every
+``checkpoint_every`` steps ``checkpoint.pt`` is rewritten. At the end the model is exported as
+``model.safetensors`` with ``MODEL_CARD.md`` and ``curves.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from hushboard.train.losses import denoise_loss, si_snr_loss
+
+__all__ = ["TrainConfig", "build_model", "train"]
+
+
+@dataclass
+class TrainConfig:
+    """Options of a training run.
+
+    Attributes:
+        model: a preset name of ``hushboard.models.CONFIGS`` (DCCRN) or ``BSRNN_CONFIGS``.
+        steps: optimiser steps in total.
+        batch_size: mixtures per step.
+        segment_seconds: length of each training mixture.
+        lr, weight_decay, warmup_steps, min_lr_ratio: AdamW and the schedule (linear warm-up,
+            then cosine decay to ``lr * min_lr_ratio``).
+        clip_grad: gradient norm clipping (0: off).
+        mrstft_weight: weight of the multi-resolution STFT loss beside SI-SNR.
+        valid_every, checkpoint_every: in steps.
+        valid_items: mixtures in the fixed validation set.
+        seed: seeds the model initialisation, the batch order and the mixtures.
+        device: "cpu", "cuda" or "auto".
+        num_workers: DataLoader worker processes.
+    """
+
+    model: str = "bsrnn-speech-16k-lite"
+    steps: int = 20000
+    batch_size: int = 8
+    segment_seconds: float = 4.0
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 500
+    min_lr_ratio: float = 0.05
+    clip_grad: float = 5.0
+    mrstft_weight: float = 1.0
+    valid_every: int = 500
+    checkpoint_every: int = 500
+    valid_items: int = 64
+    seed: int = 0
+    device: str = "auto"
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "valid_every", "checkpoint_every", "valid_items"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive int (got {v!r})")
+        for name in ("warmup_steps", "num_workers", "seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"{name} must be a non-negative int (got {v!r})")
+        if not self.lr > 0 or not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError("lr must be > 0 and min_lr_ratio in [0, 1]")
+        if not self.segment_seconds > 0:
+            raise ValueError(f"segment_seconds must be > 0 (got {self.segment_seconds})")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda' (got {self.device!r})")
+        build_model(self.model)  # unknown preset: ValueError now, not after the data loads
+
+
+def build_model(preset: str) -> nn.Module:
+    """A fresh model of a DCCRN or BSRNN preset."""
+    from hushboard.models import BSRNN, BSRNN_CONFIGS, CONFIGS, DCCRN
+
+    if preset in CONFIGS:
+        return DCCRN(preset)
+    if preset in BSRNN_CONFIGS:
+        cfg = BSRNN_CONFIGS[preset]
+        if not cfg.causal or cfg.audio_channels != 1 or len(cfg.stems) != 1:
+            raise ValueError(f"{preset} is not a speech denoiser (music separation is trained "
+                             "by `hushboard train` once the stem data exists)")
+        return BSRNN(preset)
+    raise ValueError(f"unknown model preset {preset!r}; available: "
+                     f"{', '.join([*CONFIGS, *BSRNN_CONFIGS])}")
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Learning rate of ``step`` (0-based): linear warm-up, then cosine decay."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    span = max(1, cfg.steps - cfg.warmup_steps)
+    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    floor = cfg.lr * cfg.min_lr_ratio
+    return floor + (cfg.lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def _batches(n_items: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    perm = torch.randperm(n_items, generator=g).tolist()
+    return [perm[i:i + batch_size] for i in range(0, n_items - batch_size + 1, batch_size)]
+
+
+def _collate(items: list) -> tuple[Tensor, Tensor]:
+    noisy = torch.stack([torch.as_tensor(np.asarray(it[0])) for it in items])
+    clean = torch.stack([torch.as_tensor(np.asarray(it[1])) for it in items])
+    return noisy.float(), clean.float()
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, items: list[tuple[Tensor, Tensor]], device: torch.device,
+             mrstft_weight: float) -> dict[str, float]:
+    """Mean loss, SI-SNR of the output and of the noisy input over fixed (noisy, clean)
+    batches."""
+    was_training = model.training
+    model.eval()
+    loss = out_snr = in_snr = 0.0
+    n = 0
+    for noisy, clean in items:
+        noisy, clean = noisy.to(device), clean.to(device)
+        est = model(noisy)
+        b = noisy.shape[0]
+        loss += float(denoise_loss(est, clean, mrstft_weight)) * b
+        out_snr += -float(si_snr_loss(est, clean)) * b
+        in_snr += -float(si_snr_loss(noisy, clean)) * b
+        n += b
+    model.train(was_training)
+    return {"valid_loss": loss / n, "valid_si_snr": out_snr / n,
+            "valid_si_snr_gain": (out_snr - in_snr) / n}
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+LOG_FIELDS = ["step", "lr", "train_loss", "valid_loss", "valid_si_snr", "valid_si_snr_gain",
+              "seconds"]
+
+
+def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.PathLike, *,
+          resume: bool = False, progress: bool = True, data_note: str = "",
+          on_log: Callable[[dict[str, float]], None] | None = None) -> dict[str, Any]:
+    """Train ``cfg.model`` on ``train_set`` (items ``(noisy, clean)`` of equal length; an
+    optional ``set_epoch(epoch)`` is called per epoch), score it on ``valid_set``, write
+    checkpoints, the CSV log and the exported model to ``out_dir``.
+
+    Returns:
+        the last validation metrics, the step reached and the exported paths.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "checkpoint.pt"
+    device = _device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model).to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step = 0
+    if resume:
+        if not ckpt_path.is_file():
+            raise ValueError(f"--resume: no checkpoint at {ckpt_path}")
+        ck = torch.load(ckpt_path, map_location=device, weights_only=False)
+        if ck["config"]["model"] != cfg.model:
+            raise ValueError(f"--resume: the checkpoint trains {ck['config']['model']!r}, not "
+                             f"{cfg.model!r}")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        step = int(ck["step"])
+    elif ckpt_path.exists():
+        raise ValueError(f"{out} already holds a run (checkpoint.pt); pass resume=True "
+                         "(--resume) or choose another output folder")
+    if step == 0:
+        with open(out / "log.csv", "w", newline="") as fh:
+            csv.DictWriter(fh, LOG_FIELDS).writeheader()
+    (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
+
+    n_items = len(train_set)
+    per_epoch = n_items // cfg.batch_size
+    if per_epoch < 1:
+        raise ValueError(f"the training set has {n_items} items, fewer than one batch of "
+                         f"{cfg.batch_size}")
+    valid = [_collate([valid_set[i] for i in range(j, min(j + cfg.batch_size, len(valid_set)))])
+             for j in range(0, min(cfg.valid_items, len(valid_set)), cfg.batch_size)]
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
+                else torch.autocast("cpu", enabled=False))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.steps, initial=step, desc=f"train {cfg.model}", unit="step")
+    t0 = time.perf_counter()
+    running, running_n = 0.0, 0
+    metrics: dict[str, float] = {}
+    while step < cfg.steps:
+        epoch, first = divmod(step, per_epoch)
+        if hasattr(train_set, "set_epoch"):
+            train_set.set_epoch(epoch)
+        batches = _batches(n_items, cfg.batch_size, cfg.seed, epoch)[first:]
+        loader = torch.utils.data.DataLoader(train_set, batch_sampler=batches,
+                                             num_workers=cfg.num_workers, collate_fn=_collate)
+        for noisy, clean in loader:
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, cfg)
+            noisy, clean = noisy.to(device), clean.to(device)
+            with autocast:
+                est = model(noisy)
+            loss = denoise_loss(est.float(), clean, cfg.mrstft_weight)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {float(loss)} at step {step}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.clip_grad:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+            opt.step()
+            step += 1
+            running += loss.item()
+            running_n += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(loss):.3f}", **(
+                    {"val_si_snr": f"{metrics['valid_si_snr']:.2f}"} if metrics else {}))
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                              "step": step, "config": dataclasses.asdict(cfg)}, ckpt_path)
+            if step % cfg.valid_every == 0 or step == cfg.steps:
+                metrics = evaluate(model, valid, device, cfg.mrstft_weight)
+                row = {"step": step, "lr": lr_at(step - 1, cfg),
+                       "train_loss": running / max(running_n, 1), **metrics,
+                       "seconds": time.perf_counter() - t0}
+                running, running_n = 0.0, 0
+                with open(out / "log.csv", "a", newline="") as fh:
+                    csv.DictWriter(fh, LOG_FIELDS).writerow(row)
+                if on_log is not None:
+                    on_log(row)
+            if step >= cfg.steps:
+                break
+    if bar is not None:
+        bar.close()
+    model = model.cpu().eval()
+    weights = out / "model.safetensors"
+    model.save(weights)
+    plot_curves(out / "log.csv", out / "curves.png")
+    write_card(model, cfg, out, metrics, data_note)
+    return {"step": step, **metrics, "weights": str(weights), "card": str(out / "MODEL_CARD.md")}
+
+
+def read_log(path: str | os.PathLike) -> list[dict[str, float]]:
+    with open(path, newline="") as fh:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def plot_curves(log_csv: str | os.PathLike, png: str | os.PathLike) -> None:
+    """Training and validation loss, and validation SI-SNR gain, against steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_log(log_csv)
+    if not rows:
+        return
+    steps = [r["step"] for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    a.plot(steps, [r["train_loss"] for r in rows], label="train")
+    a.plot(steps, [r["valid_loss"] for r in rows], label="valid")
+    a.set_xlabel("step")
+    a.set_ylabel("loss (−SI-SNR + MR-STFT)")
+    a.legend()
+    b.plot(steps, [r["valid_si_snr_gain"] for r in rows])
+    b.set_xlabel("step")
+    b.set_ylabel("validation ΔSI-SNR (dB)")
+    fig.tight_layout()
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+
+
+def write_card(model: nn.Module, cfg: TrainConfig, out: Path, metrics: dict[str, float],
+               data_note: str) -> None:
+    """MODEL_CARD.md: config, size, cost, latency, training run and validation figures."""
+    mcfg = model.config
+    latency_ms = (mcfg.n_fft - 1) / mcfg.sample_rate * 1e3
+    lines = [
+        f"# {cfg.model}", "",
+        f"- architecture: {type(model).__name__}, config `{json.dumps(mcfg.to_dict())}`",
+        f"- parameters: {model.num_parameters():,}",
+        f"- MACs per second of audio: {model.macs_per_second() / 1e9:.3f} G",
+        f"- sample rate: {mcfg.sample_rate} Hz; algorithmic latency: {mcfg.n_fft - 1} samples "
+        f"({latency_ms:.1f} ms)",
+        f"- training: {cfg.steps} steps of {cfg.batch_size} × {cfg.segment_seconds:g} s, AdamW "
+        f"lr {cfg.lr:g} (warm-up {cfg.warmup_steps}, cosine), clip {cfg.clip_grad:g}, loss "
+        f"−SI-SNR + {cfg.mrstft_weight:g} × MR-STFT, seed {cfg.seed}",
+        f"- training data: {data_note or '(not recorded)'}",
+        "",
+        "## Validation (the fixed validation mixtures of the training corpus)", "",
+        "| metric | value |", "| --- | ---: |",
+        *[f"| {k} | {v:.3f} |" for k, v in metrics.items()],
+        "",
+        "The held-out test table comes from `hushboard eval` (see the issue's model cards).",
+    ]
+    (out / "MODEL_CARD.md").write_text("\n".join(lines) + "\n")
