@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+import pytest
 import torch
 
 # float32 kernels against a float64 truth: max |error| / max |truth|
@@ -44,3 +47,24 @@ def tone_in_noise(seconds: float, seed: int = 0, channels: int = 1,
     tone = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 2 * t))
     x = tone + 0.1 * rng.standard_normal((channels, t.size))
     return x.astype(np.float32)[0] if channels == 1 else x.astype(np.float32)
+
+
+# ---- CUDA ---------------------------------------------------------------------------------------
+def _cuda_ready() -> tuple[bool, str]:
+    from hushboard.backend import build_info
+
+    info = build_info()
+    if not info.with_cuda:
+        return False, "hushboard was built without CUDA"
+    if not torch.cuda.is_available() or not info.cuda_devices:
+        return False, "no CUDA GPU on this machine"
+    return True, ""
+
+
+def require_cuda() -> None:
+    ok, why = _cuda_ready()
+    if ok:
+        return
+    if os.environ.get("HUSHBOARD_REQUIRE_CUDA") == "1":
+        pytest.fail(f"HUSHBOARD_REQUIRE_CUDA=1 but {why}")
+    pytest.skip(why)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import require_cuda
+from helpers import require_cuda
 from helpers import noise, rel_err
 
 from hushboard import ops
