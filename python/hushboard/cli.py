@@ -19,6 +19,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     info = build_info().as_dict()
     info["torch"] = torch.__version__
     info["torch_cuda"] = bool(torch.cuda.is_available())
+    from hushboard.fx.model import shipped_weights
+
+    info["models"] = ["wiener", "gate", *shipped_weights()]
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -34,6 +37,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"  torch          {info['torch']} (cuda available: {info['torch_cuda']})")
     if info["backend_override"]:
         print(f"  backend        {info['backend_override']} (HUSHBOARD_BACKEND)")
+    print(f"  models         {', '.join(info['models'])}")
     return 0
 
 
@@ -193,8 +197,9 @@ def _cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
-MODEL_HELP = ("denoiser: wiener (default), gate, or a DCCRN or BSRNN weights file (*.safetensors, "
-              "run by the C++ engine at its own sample rate)")
+MODEL_HELP = ("denoiser: wiener (default), gate, a shipped trained model (see `hushboard info`), "
+              "or a DCCRN or BSRNN weights file (*.safetensors, run by the C++ engine at its own "
+              "sample rate)")
 
 
 def build_parser() -> argparse.ArgumentParser:

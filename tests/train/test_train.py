@@ -124,3 +124,23 @@ def test_resume_equals_uninterrupted_run(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(ValueError, match="no checkpoint"):
         train(cfg, data, data, tmp_path / "c", resume=True, progress=False)
+
+
+def test_init_from_weights(tmp_path):
+    data = Tones(4, 0.5, seed=4)
+    first = train(_cfg(steps=2, valid_every=2, checkpoint_every=2), data, data, tmp_path / "a",
+                  progress=False)
+    seen = {}
+
+    def grab(row):
+        seen.update(row)
+
+    # lr ~ 0: the fine-tuned run stays at the initial weights, so its validation equals the
+    # first run's final validation
+    tiny_lr = _cfg(steps=1, valid_every=1, checkpoint_every=1, lr=1e-12, warmup_steps=0)
+    train(tiny_lr, data, data, tmp_path / "b", progress=False, init=first["weights"],
+          on_log=grab)
+    assert seen["valid_loss"] == pytest.approx(first["valid_loss"], rel=1e-5)
+    with pytest.raises(ValueError, match="holds another BSRNN config"):
+        train(_cfg(model="bsrnn-speech-48k-lite", steps=1), data, data, tmp_path / "c",
+              progress=False, init=first["weights"])

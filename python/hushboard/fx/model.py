@@ -9,7 +9,19 @@ from hushboard.fx.base import NativeEffect
 from hushboard.fx.denoise import SpectralGate, WienerDenoiser
 from hushboard.ops._native import _C
 
-__all__ = ["MODELS", "Denoise"]
+__all__ = ["MODELS", "Denoise", "shipped_weights"]
+
+
+def shipped_weights() -> dict[str, str]:
+    """The trained models that ship inside the package: name -> weights file
+    (``hushboard/weights/<name>.safetensors``, each with a ``<name>.md`` model card)."""
+    import importlib.resources
+
+    root = importlib.resources.files("hushboard") / "weights"
+    if not root.is_dir():
+        return {}
+    return {p.name[: -len(".safetensors")]: str(p) for p in sorted(root.iterdir(), key=str)
+            if p.name.endswith(".safetensors")}
 
 # name -> factory of a native effect. A model that only works at one sample rate is run at that
 # rate through Denoise(model_sample_rate=...).
@@ -39,18 +51,23 @@ class Denoise(NativeEffect):
     def __init__(self, model: str = "wiener", *, model_sample_rate: int | None = None) -> None:
         super().__init__()
         neural = None
-        if isinstance(model, (str, os.PathLike)) and os.fspath(model).endswith(".safetensors"):
+        shipped = shipped_weights()
+        path = shipped.get(model) if isinstance(model, str) else None
+        if path is None and isinstance(model, (str, os.PathLike)) and os.fspath(model).endswith(
+                ".safetensors"):
+            path = model = os.fspath(model)
+        if path is not None:
             from hushboard.fx.neural import effect_for_weights
 
-            neural = effect_for_weights(model)
-            model = os.fspath(model)
+            neural = effect_for_weights(path)
             if model_sample_rate is None:
                 model_sample_rate = neural.model_sample_rate
             elif model_sample_rate != neural.model_sample_rate:
                 raise ValueError(f"model_sample_rate {model_sample_rate} differs from the "
                                  f"{neural.model_sample_rate} Hz of {model!r}")
         elif model not in MODELS:
-            raise ValueError(f"unknown model {model!r}; available: {', '.join(sorted(MODELS))} "
+            raise ValueError(f"unknown model {model!r}; available: "
+                             f"{', '.join(sorted([*MODELS, *shipped]))} "
                              "or a DCCRN/BSRNN weights file (*.safetensors)")
         if model_sample_rate is not None and (
             isinstance(model_sample_rate, bool) or int(model_sample_rate) != model_sample_rate

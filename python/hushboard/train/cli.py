@@ -26,8 +26,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     note = (f"`{args.data}` (hushboard data corpus): {len(train_set.speech)} training "
             f"utterances mixed on the fly at SNR {train_set.snr_db[0]:g}..{train_set.snr_db[1]:g}"
             f" dB with noise types {', '.join(sorted(train_set.noise_by_type))}")
+    if args.init:
+        note += f"; initialised from `{args.init}`"
     result = train(cfg, train_set, valid_set, args.out, resume=args.resume,
-                   progress=not args.quiet, data_note=note)
+                   progress=not args.quiet, data_note=note, init=args.init)
     print(f"hushboard train: {result['step']} steps; validation SI-SNR "
           f"{result.get('valid_si_snr', float('nan')):.2f} dB "
           f"(gain {result.get('valid_si_snr_gain', float('nan')):+.2f} dB); wrote "
@@ -56,5 +58,7 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--init", default=None, metavar="FILE",
+                   help="start from these weights (a model.safetensors of the same preset)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)

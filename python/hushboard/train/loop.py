@@ -169,10 +169,12 @@ LOG_FIELDS = ["step", "lr", "train_loss", "valid_loss", "valid_si_snr", "valid_s
 
 def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.PathLike, *,
           resume: bool = False, progress: bool = True, data_note: str = "",
+          init: str | os.PathLike | None = None,
           on_log: Callable[[dict[str, float]], None] | None = None) -> dict[str, Any]:
     """Train ``cfg.model`` on ``train_set`` (items ``(noisy, clean)`` of equal length; an
     optional ``set_epoch(epoch)`` is called per epoch), score it on ``valid_set``, write
-    checkpoints, the CSV log and the exported model to ``out_dir``.
+    checkpoints, the CSV log and the exported model to ``out_dir``. ``init`` starts a new run
+    from the weights of a file written by ``save`` (fine-tuning; the optimiser starts afresh).
 
     Returns:
         the last validation metrics, the step reached and the exported paths.
@@ -183,6 +185,16 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
     device = _device(cfg.device)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model).to(device).train()
+    if init is not None and not resume:
+        from hushboard.models._weights import config_from_metadata, read_weights_file
+
+        kind = type(model).__name__
+        tensors, meta = read_weights_file(init, kind)
+        if config_from_metadata(type(model.config), meta, init, kind) != model.config:
+            raise ValueError(f"init: {os.fspath(init)!r} holds another {type(model).__name__} "
+                             f"config than the preset {cfg.model!r}")
+        model.load_weights(tensors, source=os.fspath(init))
+        model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step = 0
     if resume:
@@ -246,7 +258,7 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
             running_n += 1
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{float(loss):.3f}", **(
+                bar.set_postfix(loss=f"{loss.item():.3f}", **(
                     {"val_si_snr": f"{metrics['valid_si_snr']:.2f}"} if metrics else {}))
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                 _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
