@@ -15,6 +15,7 @@ delay compensated), so that metrics compare it sample for sample with the clean 
 
 from __future__ import annotations
 
+import abc
 import ctypes
 import math
 from collections.abc import Callable
@@ -36,7 +37,7 @@ __all__ = [
 RNNOISE_DELAY_48K = 960
 
 
-class System:
+class System(abc.ABC):
     """A named denoiser run offline on a whole signal; the output is aligned with the input.
 
     Subclasses implement ``_run(audio, sample_rate) -> np.ndarray`` on 1-D float64 audio.
@@ -58,8 +59,9 @@ class System:
             raise RuntimeError(f"{self.name} returned {y.size} samples for {x.size}")
         return y
 
-    def _run(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _run(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
+        """The system's output for 1-D float64 ``audio`` at ``sample_rate``."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
