@@ -141,6 +141,55 @@ def test_init_from_weights(tmp_path):
     train(tiny_lr, data, data, tmp_path / "b", progress=False, init=first["weights"],
           on_log=grab)
     assert seen["valid_loss"] == pytest.approx(first["valid_loss"], rel=1e-5)
-    with pytest.raises(ValueError, match="holds another BSRNN config"):
-        train(_cfg(model="bsrnn-speech-48k-lite", steps=1), data, data, tmp_path / "c",
-              progress=False, init=first["weights"])
+    # another config of equal width: the dual-path layers transfer, the band-specific
+    # tensors keep their fresh initialisation, and the card says so
+    out = train(_cfg(model="bsrnn-speech-48k-lite", steps=1, lr=1e-12, warmup_steps=0),
+                data, data, tmp_path / "c", progress=False, init=first["weights"])
+    assert "by transfer" in open(out["card"]).read()
+
+
+def test_init_weights_transfer(tmp_path):
+    import dataclasses
+
+    from hushboard.models import BSRNN, DCCRN, BSRNN_CONFIGS
+    from hushboard.train.loop import init_weights
+
+    torch.manual_seed(0)
+    src = BSRNN("bsrnn-speech-16k-lite")
+    with torch.no_grad():
+        for p in src.parameters():
+            p.add_(torch.rand_like(p))  # distinct from any fresh initialisation
+    src.save(tmp_path / "src.safetensors")
+    dst = BSRNN("bsrnn-speech-48k-lite")
+    fresh = {k: v.clone() for k, v in dst.state_dict().items()}
+    note = init_weights(dst, tmp_path / "src.safetensors")
+    a, b = src.state_dict(), dst.state_dict()
+    same = [k for k in b if k in a and a[k].shape == b[k].shape]
+    assert any(".time_" in k or "layers." in k for k in same), same[:5]
+    assert all(torch.equal(a[k], b[k]) for k in same)
+    kept = [k for k in b if k not in same]
+    assert kept and all(torch.equal(fresh[k], b[k]) for k in kept)
+    assert f"{len(same)} of {len(b)} tensors" in note
+    # same config: everything loads
+    dst16 = BSRNN("bsrnn-speech-16k-lite")
+    assert "all tensors" in init_weights(dst16, tmp_path / "src.safetensors")
+    assert all(torch.equal(a[k], v) for k, v in dst16.state_dict().items())
+    # nothing in common, another model class, a file with NaN
+    other = BSRNN(dataclasses.replace(BSRNN_CONFIGS["bsrnn-speech-48k-lite"], feature_dim=24,
+                                      hidden_size=20, mask_hidden=40))
+    with pytest.raises(ValueError, match="no tensor of matching"):
+        init_weights(other, tmp_path / "src.safetensors")
+    with pytest.raises(ValueError, match="does not hold a DCCRN"):
+        init_weights(DCCRN("dccrn-lite"), tmp_path / "src.safetensors")
+    bad = {k: v.clone() for k, v in a.items()}
+    key = same[0]
+    bad[key].view(-1)[0] = float("nan")
+    from safetensors.torch import load_file, save_file
+    from safetensors import safe_open
+    with safe_open(str(tmp_path / "src.safetensors"), framework="pt") as fh:
+        meta = fh.metadata()
+    save_file(bad, str(tmp_path / "nan.safetensors"), metadata=meta)
+    before = {k: v.clone() for k, v in dst.state_dict().items()}
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        init_weights(BSRNN("bsrnn-speech-48k-lite"), tmp_path / "nan.safetensors")
+    assert all(torch.equal(before[k], v) for k, v in dst.state_dict().items())

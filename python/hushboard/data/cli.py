@@ -42,6 +42,22 @@ def _cmd_noise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_real(args: argparse.Namespace) -> int:
+    from hushboard.data.real import import_real_speech
+
+    t0 = time.perf_counter()
+    r = import_real_speech(args.out, args.dir, sample_rate=args.sample_rate, seed=args.seed,
+                           speaker_pattern=args.speaker_pattern)
+    sp = r["splits"]
+    print(f"{r['files']} real utterances from {r['speakers']} speakers (split by "
+          f"{r['split_by']}: train {sp['train']}, valid {sp['valid']}, test {sp['test']}) added "
+          f"to {args.out}/speech_manifest.csv"
+          + (f"; {r['pairs']} noisy-minus-clean residuals in {args.out}/real_noise/pairs "
+             "(imported as noise type 'pairs' by `hushboard data noise`)" if r["pairs"] else "")
+          + f" ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
 def _cmd_testset(args: argparse.Namespace) -> int:
     from hushboard.data.mix import write_testset
 
@@ -79,6 +95,19 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     sn.add_argument("--real", default=None, metavar="DIR",
                     help="also import real noise recordings from DIR (sub-folder = type)")
     sn.set_defaults(func=_cmd_noise)
+    sr = ds.add_parser("real-speech", help="import a folder of real speech (clean/, or clean/ + "
+                                           "noisy/ pairs as DNS or VCTK-DEMAND) into a corpus, "
+                                           "split by speaker; run before `noise`")
+    sr.add_argument("dir", metavar="DIR", help="folder of real speech")
+    sr.add_argument("--out", required=True, metavar="DIR", help="corpus directory")
+    sr.add_argument("--sample-rate", type=int, default=None,
+                    help="Hz (default: the corpus's TTS speech rate, else 16000)")
+    sr.add_argument("--seed", type=int, default=0)
+    sr.add_argument("--speaker-pattern", default=None, metavar="REGEX",
+                    help="regular expression with one group giving the speaker from each file's "
+                    "relative path (default: reader_<id>, else the parent folder, else the "
+                    "name's prefix before '_')")
+    sr.set_defaults(func=_cmd_real)
     st = ds.add_parser("testset", help="write fixed noisy/clean WAV pairs + metadata.csv for "
                                        "`hushboard eval`")
     st.add_argument("--corpus", required=True, metavar="DIR")

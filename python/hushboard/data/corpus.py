@@ -244,7 +244,9 @@ def build_speech(out: str | os.PathLike, *, n_sentences: int = 1000, sample_rate
              "sentence_id": it.sentence_id, "text": it.text, "rate": f"{it.rate:.3f}",
              "pitch": f"{it.pitch:.3f}", "duration_s": f"{_wav_seconds(out / it.file):.4f}"}
             for it in items]
-    _write_csv(out / "speech_manifest.csv", _SPEECH_FIELDS, rows)
+    man = out / "speech_manifest.csv"
+    real = [r for r in read_manifest(man) if r["engine"] == "real"] if man.is_file() else []
+    _write_csv(man, _SPEECH_FIELDS, rows + real)  # speech imported by import_real_speech stays
     return rows
 
 
@@ -275,7 +277,8 @@ def build_noise(out: str | os.PathLike, *, clips: tuple[int, int, int] = (24, 4,
         real_noise_dir: a folder of real noise recordings (any depth; the first sub-folder
             names the type, files directly inside are type ``real``), assigned to splits by
             file (10 % test, 10 % valid, seeded), resampled to ``sample_rate`` and set to
-            -25 dBFS RMS.
+            -25 dBFS RMS. ``out/real_noise`` (the residuals of clean + noisy pairs written by
+            :func:`hushboard.data.real.import_real_speech`) is imported the same way when present.
         progress: show a tqdm bar.
 
     Returns:
@@ -338,6 +341,8 @@ def build_noise(out: str | os.PathLike, *, clips: tuple[int, int, int] = (24, 4,
     real = _real_noise_files(Path(real_noise_dir)) if real_noise_dir is not None else []
     if real_noise_dir is not None and not real:
         raise ValueError(f"real_noise_dir: no audio files under {real_noise_dir}")
+    if (out / "real_noise").is_dir():
+        real += _real_noise_files(out / "real_noise")
     with _progress(len(jobs) + len(real), "noise", progress) as bar:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             for row in pool.map(job, jobs):

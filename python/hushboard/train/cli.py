@@ -26,8 +26,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
     note = (f"`{args.data}` (hushboard data corpus): {len(train_set.speech)} training "
             f"utterances mixed on the fly at SNR {train_set.snr_db[0]:g}..{train_set.snr_db[1]:g}"
             f" dB with noise types {', '.join(sorted(train_set.noise_by_type))}")
-    if args.init:
-        note += f"; initialised from `{args.init}`"
     result = train(cfg, train_set, valid_set, args.out, resume=args.resume,
                    progress=not args.quiet, data_note=note, init=args.init)
     print(f"hushboard train: {result['step']} steps; validation SI-SNR "
@@ -59,6 +57,8 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--init", default=None, metavar="FILE",
-                   help="start from these weights (a model.safetensors of the same preset)")
+                   help="start from these weights: a model.safetensors of the same preset (all "
+                   "tensors), or of another config of the same model (tensors of matching name "
+                   "and shape are transferred, e.g. BSRNN 16 kHz dual-path layers into 48 kHz)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)

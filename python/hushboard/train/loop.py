@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from hushboard.train.losses import denoise_loss, si_snr_loss
 
-__all__ = ["TrainConfig", "build_model", "train"]
+__all__ = ["TrainConfig", "build_model", "init_weights", "train"]
 
 
 @dataclass
@@ -103,6 +103,44 @@ def build_model(preset: str) -> nn.Module:
         return BSRNN(preset)
     raise ValueError(f"unknown model preset {preset!r}; available: "
                      f"{', '.join([*CONFIGS, *BSRNN_CONFIGS])}")
+
+
+def init_weights(model: nn.Module, path: str | os.PathLike) -> str:
+    """Start ``model`` from the weights in ``path`` (a file written by ``model.save``).
+
+    Same config: every tensor is loaded (fine-tuning). Another config of the same model class
+    (e.g. a 16 kHz BSRNN into a 48 kHz one of equal width): the tensors whose name and shape
+    match are copied (transfer; for BSRNN the dual-path layers) and the rest keep their fresh
+    initialisation; a ``ValueError`` if nothing matches.
+
+    Returns:
+        A one-line note of what was loaded, for the model card.
+    """
+    from hushboard.models._weights import config_from_metadata, read_weights_file
+
+    kind = type(model).__name__
+    tensors, meta = read_weights_file(path, kind)
+    src = os.fspath(path)
+    if config_from_metadata(type(model.config), meta, path, kind) == model.config:
+        model.load_weights(tensors, source=src)
+        return f"initialised from `{src}` (all tensors)"
+    own = model.state_dict()
+    match = {k: v for k, v in tensors.items()
+             if k in own and tuple(v.shape) == tuple(own[k].shape)
+             and v.is_floating_point() == own[k].is_floating_point()}
+    if not match:
+        raise ValueError(f"init: {src!r} holds another {kind} config with no tensor of matching "
+                         "name and shape")
+    for k, v in match.items():
+        if v.is_floating_point() and not v.isfinite().all():
+            raise ValueError(f"init: tensor {k!r} of {src!r} contains NaN or Inf")
+    with torch.no_grad():
+        for k, v in match.items():
+            own[k].copy_(v)
+    n_own = sum(v.numel() for v in own.values())
+    n_copied = sum(v.numel() for v in match.values())
+    return (f"initialised from `{src}` by transfer: {len(match)} of {len(own)} tensors "
+            f"({n_copied:,} of {n_own:,} values) copied, the rest freshly initialised")
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -185,15 +223,9 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
     device = _device(cfg.device)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model).to(device).train()
+    init_note = ""
     if init is not None and not resume:
-        from hushboard.models._weights import config_from_metadata, read_weights_file
-
-        kind = type(model).__name__
-        tensors, meta = read_weights_file(init, kind)
-        if config_from_metadata(type(model.config), meta, init, kind) != model.config:
-            raise ValueError(f"init: {os.fspath(init)!r} holds another {type(model).__name__} "
-                             f"config than the preset {cfg.model!r}")
-        model.load_weights(tensors, source=os.fspath(init))
+        init_note = init_weights(model, init)
         model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step = 0
@@ -281,6 +313,8 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
     weights = out / "model.safetensors"
     model.save(weights)
     plot_curves(out / "log.csv", out / "curves.png")
+    if init_note and init_note not in data_note:
+        data_note = f"{data_note}; {init_note}" if data_note else init_note
     write_card(model, cfg, out, metrics, data_note)
     return {"step": step, **metrics, "weights": str(weights), "card": str(out / "MODEL_CARD.md")}
 
