@@ -16,7 +16,8 @@ def _cmd_speech(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     engines = args.engines.split(",") if args.engines else None
     rows = build_speech(args.out, n_sentences=args.sentences, sample_rate=args.sample_rate,
-                        seed=args.seed, engines=engines, workers=args.workers)
+                        seed=args.seed, engines=engines, workers=args.workers,
+                        extend_band=args.extend_band)
     c = Counter(r["split"] for r in rows)
     hours = sum(float(r["duration_s"]) for r in rows) / 3600
     print(f"{len(rows)} utterances ({hours:.2f} h; train {c['train']}, valid {c['valid']}, "
@@ -82,6 +83,9 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--engines", default=None, help="comma list (default: all installed)")
     sp.add_argument("--workers", type=int, default=None, help="parallel jobs (default: CPUs)")
+    sp.add_argument("--extend-band", action="store_true",
+                    help="give the TTS speech a synthetic upper band above its engine's band "
+                    "edge (7-14 kHz), for fullband (48 kHz) corpora")
     sp.set_defaults(func=_cmd_speech)
     sn = ds.add_parser("noise", help="generate labelled noise clips (white, pink, brown, hum, fan, "
                                      "clicks, bursts, babble, music); run after `speech`")

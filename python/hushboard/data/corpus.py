@@ -185,7 +185,7 @@ def _progress(total: int, desc: str, show: bool):
 
 def build_speech(out: str | os.PathLike, *, n_sentences: int = 1000, sample_rate: int = 16000,
                  seed: int = 0, engines: Sequence[str] | None = None, workers: int | None = None,
-                 progress: bool = True) -> list[dict]:
+                 extend_band: bool = False, progress: bool = True) -> list[dict]:
     """Render the planned sentences into ``out/speech`` and write ``out/speech_manifest.csv``.
 
     Each utterance is rendered at the engine's rate, resampled to ``sample_rate`` (polyphase),
@@ -199,19 +199,27 @@ def build_speech(out: str | os.PathLike, *, n_sentences: int = 1000, sample_rate
         seed: random seed (sentences, voices, prosody, splits).
         engines: TTS engines to use (default: all installed).
         workers: parallel render jobs (default: CPU count).
+        extend_band: give speech rendered below ``sample_rate`` a synthetic upper band above
+            its engine's band edge (:func:`hushboard.data.bandwidth.extend_band`), seeded per
+            utterance; for fullband corpora, whose TTS voices end at 7-14 kHz.
         progress: show a tqdm bar.
 
     Returns:
         The manifest rows.
     """
+    from hushboard.data.bandwidth import band_edge
+    from hushboard.data.bandwidth import extend_band as _extend
+
     sr = _check_int("sample_rate", sample_rate, 8000, 48000)
     _check_int("seed", seed, 0, 2**63 - 1)
     out = Path(out)
     items = plan_speech(n_sentences, seed=seed, engines=engines)
     out.mkdir(parents=True, exist_ok=True)
-    _settings_guard(out, "speech", {"n_sentences": int(n_sentences), "sample_rate": sr,
-                                    "seed": int(seed),
-                                    "engines": sorted({i.voice.engine for i in items})})
+    settings = {"n_sentences": int(n_sentences), "sample_rate": sr, "seed": int(seed),
+                "engines": sorted({i.voice.engine for i in items})}
+    if extend_band:
+        settings["extend_band"] = True  # absent when off: corpora built before it still match
+    _settings_guard(out, "speech", settings)
     for s in SPLITS:
         (out / "speech" / s).mkdir(parents=True, exist_ok=True)
     todo = [it for it in items if not (out / it.file).is_file()]
@@ -230,6 +238,9 @@ def build_speech(out: str | os.PathLike, *, n_sentences: int = 1000, sample_rate
         for it, (a, native) in zip(chunk, rendered):
             a = _audio.resample(a, native, sr)
             a = _audio.trim_silence(a, sr)
+            if extend_band and band_edge(native) < 0.45 * sr:
+                a = _extend(a, sr, band_edge(native),
+                            np.random.default_rng([int(seed), it.sentence_id, 0xBA5D]))
             _audio.write_wav(out / it.file, _audio.normalize_rms(a, _SPEECH_LEVEL_DB), sr)
         return len(chunk)
 
