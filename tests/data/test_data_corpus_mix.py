@@ -133,6 +133,26 @@ def test_dataset_fixed_valid_random_train(tiny_corpus):
     assert len({whole[i][0].shape[0] for i in range(len(whole))}) == len(whole)
 
 
+def test_dataset_second_noise(tiny_corpus):
+    plain = MixDataset(tiny_corpus, "train", seconds=1.5, reverb_prob=0.0, return_meta=True)
+    off = MixDataset(tiny_corpus, "train", seconds=1.5, reverb_prob=0.0, return_meta=True,
+                     second_noise_prob=0.0)
+    both = MixDataset(tiny_corpus, "train", seconds=1.5, reverb_prob=0.0, return_meta=True,
+                      second_noise_prob=1.0)
+    types = set(plain.noise_types)
+    for i in range(6):
+        a, b, c = plain[i], off[i], both[i]
+        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])  # off: the same mixtures
+        first, second = c[2]["noise_type"].split("+")
+        assert first == a[2]["noise_type"] and second in types and second != first
+        # the SNR is that of the speech against both noises together
+        x, y = c[0].double().numpy(), c[1].double().numpy()
+        measured = 10 * np.log10(np.sum(y**2) / np.sum((x - y) ** 2))
+        assert abs(measured - c[2]["snr_db"]) < 0.05
+    with pytest.raises(ValueError, match="second_noise_prob"):
+        MixDataset(tiny_corpus, "train", second_noise_prob=-0.1)
+
+
 @pytest.mark.parametrize("kw,exc,name", [
     ({"split": "dev"}, ValueError, "split"),
     ({"sample_rate": 16000.0}, TypeError, "sample_rate"),

@@ -82,6 +82,8 @@ class MixDataset(_Base):
         level_db: range of the mixture's RMS level, dBFS.
         items: items per epoch (default: the number of utterances in the split).
         noise_types: keep only these noise types (default: all in the corpus).
+        second_noise_prob: probability that a second noise of another type is added to the
+            first, 0-10 dB below it (the item's noise type is then ``"first+second"``).
         return_meta: also return a metadata dict (noise_type, snr_db, voice, speaker_group,
             sentence_id, text, rt60, gain_db).
 
@@ -94,7 +96,7 @@ class MixDataset(_Base):
                  snr_db: Sequence[float] = (-5.0, 20.0), reverb_prob: float = 0.3,
                  eq_prob: float = 0.5, level_db: Sequence[float] = (-35.0, -15.0),
                  items: int | None = None, noise_types: Sequence[str] | None = None,
-                 return_meta: bool = False) -> None:
+                 second_noise_prob: float = 0.0, return_meta: bool = False) -> None:
         self.root = Path(corpus_dir)
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS} (got {split!r})")
@@ -106,7 +108,8 @@ class MixDataset(_Base):
             raise ValueError(f"seconds must be None or in 0.1..600 (got {seconds})")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise TypeError(f"seed must be a non-negative int (got {seed!r})")
-        for name, p in (("reverb_prob", reverb_prob), ("eq_prob", eq_prob)):
+        for name, p in (("reverb_prob", reverb_prob), ("eq_prob", eq_prob),
+                        ("second_noise_prob", second_noise_prob)):
             if not 0.0 <= float(p) <= 1.0:
                 raise ValueError(f"{name} must be in 0..1 (got {p})")
         self.snr_db = _range("snr_db", snr_db, -30.0, 60.0)
@@ -134,6 +137,7 @@ class MixDataset(_Base):
         self.split, self.sample_rate, self.seed = split, int(sample_rate), int(seed)
         self.seconds = None if seconds is None else float(seconds)
         self.reverb_prob, self.eq_prob = float(reverb_prob), float(eq_prob)
+        self.second_noise_prob = float(second_noise_prob)
         self.items = len(self.speech) if items is None else int(items)
         self.return_meta = bool(return_meta)
         self.epoch = 0
@@ -150,6 +154,15 @@ class MixDataset(_Base):
     def _load(self, rel: str) -> np.ndarray:
         a, sr = _audio.read_wav(self.root / rel)
         return _audio.resample(a, sr, self.sample_rate)
+
+    def _noise_crop(self, ntype: str, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` samples of a random clip of noise type ``ntype`` (looped when shorter)."""
+        clips = self.noise_by_type[ntype]
+        noise = self._load(clips[int(rng.integers(len(clips)))]["file"])
+        if noise.size < n:
+            noise = np.tile(noise, int(np.ceil(n / noise.size)) + 1)
+        off = int(rng.integers(0, noise.size - n + 1))
+        return noise[off:off + n]
 
     def mixture(self, index: int) -> tuple[np.ndarray, np.ndarray, dict]:
         """Item ``index`` as NumPy arrays plus its metadata (what ``__getitem__`` wraps)."""
@@ -185,14 +198,21 @@ class MixDataset(_Base):
         else:
             wet, target = speech, speech
         ntype = self.noise_types[int(rng.integers(len(self.noise_types)))]
-        clips = self.noise_by_type[ntype]
-        noise = self._load(clips[int(rng.integers(len(clips)))]["file"])
-        if noise.size < n:
-            noise = np.tile(noise, int(np.ceil(n / noise.size)) + 1)
-        off = int(rng.integers(0, noise.size - n + 1))
-        noise = noise[off:off + n]
+        noise = self._noise_crop(ntype, n, rng)
         if rng.random() < self.eq_prob:
             noise, _ = _audio.random_eq(noise, sr, rng)
+        if (self.second_noise_prob > 0 and len(self.noise_types) > 1
+                and rng.random() < self.second_noise_prob):
+            # no draw at all when off: mixtures (and test sets) made without it stay the same
+            others = [t for t in self.noise_types if t != ntype]
+            t2 = others[int(rng.integers(len(others)))]
+            n2 = np.asarray(self._noise_crop(t2, n, rng), np.float64)
+            n1 = np.asarray(noise, np.float64)
+            e1, e2 = np.sum(n1**2), np.sum(n2**2)
+            if e1 > 0 and e2 > 0:
+                rel_db = float(rng.uniform(-10.0, 0.0))
+                noise = n1 + n2 * np.sqrt(e1 / e2) * 10 ** (rel_db / 20)
+                ntype = f"{ntype}+{t2}"
         snr = float(rng.uniform(*self.snr_db))
         wet64 = np.asarray(wet, np.float64)
         if np.sum(wet64**2) <= 1e-12 * n:  # a silent crop: nothing to set an SNR against

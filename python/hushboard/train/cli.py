@@ -20,12 +20,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       num_workers=args.workers, mrstft_weight=args.mrstft_weight)
     sr = build_model(args.preset).config.sample_rate
     train_set = MixDataset(args.data, "train", sample_rate=sr, seconds=args.segment_seconds,
-                           seed=args.seed)
+                           seed=args.seed, second_noise_prob=args.second_noise_prob)
     valid_set = MixDataset(args.data, "valid", sample_rate=sr, seconds=args.segment_seconds,
                            seed=args.seed, items=args.valid_items)
     note = (f"`{args.data}` (hushboard data corpus): {len(train_set.speech)} training "
             f"utterances mixed on the fly at SNR {train_set.snr_db[0]:g}..{train_set.snr_db[1]:g}"
-            f" dB with noise types {', '.join(sorted(train_set.noise_by_type))}")
+            f" dB with noise types {', '.join(sorted(train_set.noise_by_type))}"
+            + (f" (a second type added to {100 * args.second_noise_prob:g} % of them)"
+               if args.second_noise_prob else ""))
     result = train(cfg, train_set, valid_set, args.out, resume=args.resume,
                    progress=not args.quiet, data_note=note, init=args.init)
     print(f"hushboard train: {result['step']} steps; validation SI-SNR "
@@ -54,6 +56,9 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--valid-items", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--second-noise-prob", type=float, default=0.0, metavar="P",
+                   help="probability that a training mixture gets a second noise type, 0-10 dB "
+                   "below the first (default 0)")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--init", default=None, metavar="FILE",
