@@ -89,3 +89,16 @@ def test_bench_bsrnn_kernels_quick(tmp_path, script):
     )
     assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
     assert "torch" in proc.stdout and out.read_text(encoding="utf-8").startswith("# hushboard")
+
+
+def test_bench_rnn_train_quick(tmp_path):
+    out = tmp_path / "rt.md"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_rnn_train.py"), "--quick", "--out",
+         str(out)],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    assert TABLE_HEADER in proc.stdout and "torch/hb" in proc.stdout
+    assert "LSTM fwd+bwd time" in proc.stdout and "train step" in proc.stdout
+    assert "hushboard LSTM training kernels" in out.read_text(encoding="utf-8")

@@ -14,6 +14,7 @@
 
 #include "hushboard/common.h"
 #include "hushboard/rnn.h"
+#include "hushboard/rnn_train.h"
 
 namespace py = pybind11;
 
@@ -194,4 +195,58 @@ void bind_rnn(py::module_& m) {
       },
       py::arg("which"), py::arg("x").noconvert(),
       "The RNN kernels' vectorised activation of the active SIMD path: 0 sigmoid, 1 tanh");
+
+  // LSTM training layer (forward saving gates + backward); host pointers, 0 for null.
+  using TP = hb::LstmTrainPlan;
+  py::class_<TP>(m, "LstmTrainPlan",
+                 "One LSTM layer for training (torch gate order i, f, g, o): forward_ptr saves "
+                 "the activated gates and cell states backward_ptr needs. Pointer entry points "
+                 "(float32 host memory, strides in elements, 0 for an absent optional buffer)")
+      .def(py::init([](int64_t I, int64_t H, uintptr_t w_ih, uintptr_t w_hh, uintptr_t bias) {
+             return new TP(I, H, ptr<const float>(w_ih), ptr<const float>(w_hh),
+                           ptr<const float>(bias));
+           }),
+           py::arg("input_size"), py::arg("hidden"), py::arg("w_ih"), py::arg("w_hh"),
+           py::arg("bias"), "w_ih (4H, I), w_hh (4H, H), bias (4H) contiguous: copied")
+      .def_property_readonly("input_size", &TP::input_size)
+      .def_property_readonly("hidden_size", &TP::hidden_size)
+      .def("saved_floats", &TP::saved_floats, py::arg("S"), py::arg("L"))
+      .def("forward_workspace_floats", &TP::forward_workspace_floats, py::arg("S"))
+      .def("backward_workspace_floats", &TP::backward_workspace_floats, py::arg("S"))
+      .def("forward_ptr",
+           [](const TP& p, uintptr_t x, int64_t S, int64_t L, int64_t x_seq, int64_t x_pos,
+              bool reverse, uintptr_t h0, uintptr_t c0, uintptr_t y, int64_t y_seq,
+              int64_t y_pos, uintptr_t hT, uintptr_t cT, uintptr_t saved, uintptr_t ws,
+              int n_threads) {
+             py::gil_scoped_release nogil;
+             p.forward_train(ptr<const float>(x), S, L, x_seq, x_pos, reverse,
+                             ptr<const float>(h0), ptr<const float>(c0), ptr<float>(y), y_seq,
+                             y_pos, ptr<float>(hT), ptr<float>(cT), ptr<float>(saved),
+                             ptr<float>(ws), n_threads);
+           },
+           py::arg("x"), py::arg("S"), py::arg("L"), py::arg("x_seq"), py::arg("x_pos"),
+           py::arg("reverse"), py::arg("h0"), py::arg("c0"), py::arg("y"), py::arg("y_seq"),
+           py::arg("y_pos"), py::arg("hT"), py::arg("cT"), py::arg("saved"),
+           py::arg("workspace"), py::arg("n_threads") = 1)
+      .def("backward_ptr",
+           [](const TP& p, uintptr_t x, int64_t S, int64_t L, int64_t x_seq, int64_t x_pos,
+              bool reverse, uintptr_t h0, uintptr_t y, int64_t y_seq, int64_t y_pos,
+              uintptr_t saved, uintptr_t dy, int64_t dy_seq, int64_t dy_pos, uintptr_t dhT,
+              uintptr_t dcT, uintptr_t dx, int64_t dx_seq, int64_t dx_pos, uintptr_t dw_ih,
+              uintptr_t dw_hh, uintptr_t dbias, uintptr_t dh0, uintptr_t dc0, uintptr_t ws,
+              int n_threads) {
+             py::gil_scoped_release nogil;
+             p.backward(ptr<const float>(x), S, L, x_seq, x_pos, reverse, ptr<const float>(h0),
+                        ptr<const float>(y), y_seq, y_pos, ptr<const float>(saved),
+                        ptr<const float>(dy), dy_seq, dy_pos, ptr<const float>(dhT),
+                        ptr<const float>(dcT), ptr<float>(dx), dx_seq, dx_pos, ptr<float>(dw_ih),
+                        ptr<float>(dw_hh), ptr<float>(dbias), ptr<float>(dh0), ptr<float>(dc0),
+                        ptr<float>(ws), n_threads);
+           },
+           py::arg("x"), py::arg("S"), py::arg("L"), py::arg("x_seq"), py::arg("x_pos"),
+           py::arg("reverse"), py::arg("h0"), py::arg("y"), py::arg("y_seq"), py::arg("y_pos"),
+           py::arg("saved"), py::arg("dy"), py::arg("dy_seq"), py::arg("dy_pos"),
+           py::arg("dhT"), py::arg("dcT"), py::arg("dx"), py::arg("dx_seq"), py::arg("dx_pos"),
+           py::arg("dw_ih"), py::arg("dw_hh"), py::arg("dbias"), py::arg("dh0"),
+           py::arg("dc0"), py::arg("workspace"), py::arg("n_threads") = 1);
 }

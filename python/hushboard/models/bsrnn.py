@@ -46,7 +46,8 @@ from hushboard.models._weights import (
 from hushboard.ops import band_mask, band_split, get_window, gru_layer, istft, lstm_layer, stft
 from hushboard.ops._band import band_mask_reference, band_split_reference
 from hushboard.ops._fastpath import eager_native
-from hushboard.ops._native import _C
+from hushboard.ops._native import _C, FORCE_REFERENCE
+from hushboard.ops._rnn_train import lstm_train_layer
 
 __all__ = [
     "BAND_LAYOUTS",
@@ -260,10 +261,37 @@ def _rnn_module(kind: str, n: int, h: int, bidirectional: bool) -> nn.Module:
     return cls(n, h, batch_first=True, bidirectional=bidirectional)
 
 
+def _train_lstm_native(rnn: nn.Module, x: Tensor) -> bool:
+    """Whether the autograd path runs ``rnn`` on hushboard's LSTM training kernels
+    (``hushboard.ops.lstm_train_layer``, with the module's own parameters): an nn.LSTM, grad
+    mode on, CPU float32. ``HUSHBOARD_TRAIN_LSTM=torch`` (read at every call) or
+    ``HUSHBOARD_BACKEND=reference`` keeps nn.LSTM."""
+    if (not isinstance(rnn, nn.LSTM) or not torch.is_grad_enabled() or FORCE_REFERENCE
+            or os.environ.get("HUSHBOARD_TRAIN_LSTM", "").lower() == "torch"):
+        return False
+    if rnn.num_layers != 1 or rnn.proj_size != 0 or not rnn.bias or not rnn.batch_first:
+        return False
+    return (x.is_cpu and x.dtype == torch.float32
+            and all(p.is_cpu and p.dtype == torch.float32 for p in rnn.parameters()))
+
+
 def _run_rnn(rnn: nn.Module, x: Tensor, fused: bool, state: Any = None,
              ) -> tuple[Tensor, Any]:
     """``rnn`` (one layer, maybe bidirectional) over ``x`` (S, L, N); ``state`` (unidirectional
     only) is (h, c) for an LSTM or h for a GRU, each (S, H)."""
+    if not fused and _train_lstm_native(rnn, x):
+        # training: each direction through the native LSTM forward / backward kernels
+        outs, states = [], []
+        h0, c0 = state if state is not None else (None, None)
+        for sfx, reverse in (("", False), ("_reverse", True))[:2 if rnn.bidirectional else 1]:
+            y, h, c = lstm_train_layer(
+                x, getattr(rnn, f"weight_ih_l0{sfx}"), getattr(rnn, f"weight_hh_l0{sfx}"),
+                getattr(rnn, f"bias_ih_l0{sfx}"), getattr(rnn, f"bias_hh_l0{sfx}"), h0, c0,
+                reverse=reverse)
+            outs.append(y)
+            states.append((h, c))
+        # the forward direction's final state, as the nn.LSTM branch below returns
+        return (outs[0] if len(outs) == 1 else torch.cat(outs, -1)), states[0]
     if not fused:
         if state is None:
             y, st = rnn(x)

@@ -10,6 +10,7 @@ from hushboard.ops._band import (
 )
 from hushboard.ops._complex_conv import complex_conv2d, complex_conv_transpose2d
 from hushboard.ops._rnn import gru_layer, gru_layer_reference, lstm_layer, lstm_layer_reference
+from hushboard.ops._rnn_train import lstm_train_layer
 from hushboard.ops._stft import (
     WINDOWS,
     get_window,
@@ -32,6 +33,7 @@ __all__ = [
     "istft",
     "lstm_layer",
     "lstm_layer_reference",
+    "lstm_train_layer",
     "stft",
     "stft_num_frames",
 ]
