@@ -21,7 +21,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
     info["torch_cuda"] = bool(torch.cuda.is_available())
     from hushboard.fx.model import shipped_weights
 
+    from hushboard.fx.model import default_model
+
     info["models"] = ["wiener", "gate", *shipped_weights()]
+    info["default_model"] = {"16000": default_model(16000), "48000": default_model(48000)}
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -38,6 +41,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     if info["backend_override"]:
         print(f"  backend        {info['backend_override']} (HUSHBOARD_BACKEND)")
     print(f"  models         {', '.join(info['models'])}")
+    d = info["default_model"]
+    print(f"  default model  {d['16000']} (16 kHz streams), {d['48000']} (48 kHz streams)")
     return 0
 
 
@@ -197,9 +202,9 @@ def _cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
-MODEL_HELP = ("denoiser: wiener (default), gate, a shipped trained model (see `hushboard info`), "
-              "or a DCCRN or BSRNN weights file (*.safetensors, run by the C++ engine at its own "
-              "sample rate)")
+MODEL_HELP = ("denoiser: default (the best shipped trained model for the audio's sample rate; "
+              "see `hushboard info`), a shipped model by name, wiener, gate, or a DCCRN or BSRNN "
+              "weights file (*.safetensors, run by the C++ engine at its own sample rate)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     pd.add_argument("inputs", nargs="+", metavar="IN", help="input audio files")
     pd.add_argument("-o", "--output", required=True, metavar="OUT_OR_DIR",
                     help="output file (one input) or directory")
-    pd.add_argument("--model", default="wiener", help=MODEL_HELP)
+    pd.add_argument("--model", default="default", help=MODEL_HELP)
     pd.add_argument("--chain", default=None, metavar="SPEC",
                     help="effects around the model, e.g. 'highpass:80,denoise,gain:3' "
                          "(items: denoise, wiener[:floor_db], gate[:n_std], gain:db, "
@@ -237,13 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      "spectrogram")
     pm.add_argument("-o", "--output", default="hushboard-demo", metavar="DIR",
                     help="where to write (default: ./hushboard-demo)")
-    pm.add_argument("--model", default="wiener", help=MODEL_HELP)
+    pm.add_argument("--model", default="default", help=MODEL_HELP)
     pm.set_defaults(func=_cmd_demo)
     pl = sub.add_parser("live", help="denoise a microphone live (duplex audio through PortAudio)")
     pl.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
     pl.add_argument("--input", default=None, metavar="DEV", help="input device (id or name)")
     pl.add_argument("--output", default=None, metavar="DEV", help="output device (id or name)")
-    pl.add_argument("--model", default="wiener", help=MODEL_HELP)
+    pl.add_argument("--model", default="default", help=MODEL_HELP)
     pl.add_argument("--chain", default=None, metavar="SPEC", help="as for `denoise`")
     pl.add_argument("--samplerate", type=float, default=None, help="default: the device's")
     pl.add_argument("--blocksize", type=int, default=256, help="frames per block (default 256)")

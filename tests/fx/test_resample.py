@@ -65,15 +65,15 @@ def test_denoise_at_the_model_rate(stream_rate):
 @pytest.mark.parametrize("buffer_size", [1, 7, 480, 4096])
 def test_denoise_resampled_is_block_size_independent(buffer_size):
     x = speech_like(48000, 1.0) + 0.05 * np.random.default_rng(3).standard_normal(48000).astype(np.float32)
-    whole = Denoise(model_sample_rate=16000).process(x, 48000, buffer_size=x.size)
+    whole = Denoise("wiener", model_sample_rate=16000).process(x, 48000, buffer_size=x.size)
     np.testing.assert_array_equal(
-        Denoise(model_sample_rate=16000).process(x, 48000, buffer_size=buffer_size), whole)
+        Denoise("wiener", model_sample_rate=16000).process(x, 48000, buffer_size=buffer_size), whole)
 
 
 def test_denoise_streaming_equals_offline_and_bad_arguments():
     x = speech_like(48000, 1.0) + 0.05 * np.random.default_rng(4).standard_normal(48000).astype(np.float32)
-    offline = Denoise(model_sample_rate=16000).process(x, 48000)
-    fx = Denoise(model_sample_rate=16000)
+    offline = Denoise("wiener", model_sample_rate=16000).process(x, 48000)
+    fx = Denoise("wiener", model_sample_rate=16000)
     y = np.concatenate([fx.process(x[i:i + 333], 48000, reset=False) for i in range(0, x.size, 333)])
     lat = fx.latency_samples
     np.testing.assert_allclose(y[lat:], offline[:-lat], rtol=0, atol=1e-6)
@@ -81,6 +81,6 @@ def test_denoise_streaming_equals_offline_and_bad_arguments():
     with pytest.raises(ValueError, match="unknown model"):
         Denoise("rnnoise")
     with pytest.raises(ValueError, match="model_sample_rate"):
-        Denoise(model_sample_rate=1000)
+        Denoise("wiener", model_sample_rate=1000)
     with pytest.raises(ValueError, match="whole number"):
-        Denoise(model_sample_rate=16000).process(x, 48000.5)
+        Denoise("wiener", model_sample_rate=16000).process(x, 48000.5)

@@ -27,8 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     pe.add_argument("--clean", required=True, metavar="DIR", help="clean reference files")
     pe.add_argument("--noisy", required=True, metavar="DIR", help="noisy files (same names)")
     pe.add_argument("--model", nargs="+", action="extend", default=[], metavar="M",
-                    help="hushboard models to score: wiener, gate, or DCCRN/BSRNN *.safetensors "
-                         "(repeatable)")
+                    help="hushboard models to score: default (the shipped default for the "
+                         "files' rate), a shipped model's name, wiener, gate, or DCCRN/BSRNN "
+                         "*.safetensors (repeatable)")
     pe.add_argument("--peers", default=None, metavar="LIST",
                     help="comma-separated peers from rnnoise,noisereduce,wiener, or 'none' "
                          "(default: all that load; a peer named here must load)")

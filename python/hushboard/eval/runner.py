@@ -184,8 +184,8 @@ def build_systems(models: Sequence[str] = (), peers: Sequence[str] | None = None
     """The noisy baseline, one ``EffectSystem(Denoise(model))`` per model, then the peers.
 
     Args:
-        models: names accepted by ``hushboard.fx.Denoise`` (``wiener``, ``gate``, a
-            ``*.safetensors`` file).
+        models: names accepted by ``hushboard.fx.Denoise`` (``default``, a shipped model,
+            ``wiener``, ``gate``, a ``*.safetensors`` file).
         peers: names from ``PEERS``; ``None`` means all of them, and a peer whose package
             cannot be imported is then skipped with a message to ``log``; a peer asked for by
             name must load.

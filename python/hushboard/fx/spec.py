@@ -44,7 +44,7 @@ EFFECTS: dict[str, tuple[Callable[..., Any], tuple[int, ...], str]] = {
 }
 
 
-def parse_chain(spec: str, model: str = "wiener") -> Chain:
+def parse_chain(spec: str, model: str = "default") -> Chain:
     """Build a Chain from a spec; ``denoise`` in it is replaced by ``model``."""
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError("chain spec must be a non-empty string such as 'highpass:80,denoise'")
