@@ -76,8 +76,13 @@ def test_default_follows_a_new_rate_and_rejects_a_fixed_rate():
 def test_cli_default_is_the_shipped_model(tmp_path, capsys):
     from hushboard.cli import main
 
+    import importlib.resources
+
+    from hushboard.io import read_audio
+
+    _, clip_rate = read_audio(importlib.resources.files("hushboard") / "data" / "demo_noisy.flac")
     assert main(["demo", "-o", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
-    assert f"chosen='{default_model(16000)}'" in out
+    assert f"chosen='{default_model(clip_rate)}'" in out
     assert main(["info"]) == 0
     assert f"default model  {default_model(16000)} (16 kHz streams)" in capsys.readouterr().out
