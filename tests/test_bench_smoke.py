@@ -1,4 +1,4 @@
-"""Smoke test: the STFT benchmark runs end to end in --quick mode."""
+"""Smoke tests: each benchmark runs end to end in --quick mode."""
 
 from __future__ import annotations
 
@@ -9,96 +9,73 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT / "bench" / "bench_stft.py"
 TABLE_HEADER = "| case "  # first cell of every results table's header row
+
+
+def _run_quick(script: str, out: Path, *args: str, timeout: int = 300) -> str:
+    """Run ``bench/<script> --quick [args] --out OUT``; its stdout (the exit code must be 0)."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--quick", *args, "--out", str(out)],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    return proc.stdout
 
 
 def test_bench_stft_quick(tmp_path):
     out = tmp_path / "bench.md"
-    proc = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--out", str(out)],
-        check=False, cwd=ROOT, capture_output=True, text=True, timeout=180,
-    )
-    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
-    assert TABLE_HEADER in proc.stdout
-    assert "torch/hb" in proc.stdout
-    assert "## Offline (cpu)" in proc.stdout
-    assert "## Streaming, per hop" in proc.stdout
+    stdout = _run_quick("bench_stft.py", out, timeout=180)
+    assert TABLE_HEADER in stdout
+    assert "torch/hb" in stdout
+    assert "## Offline (cpu)" in stdout
+    assert "## Streaming, per hop" in stdout
     report = out.read_text(encoding="utf-8")
     assert TABLE_HEADER in report and "hushboard STFT benchmark" in report
 
 
 def test_bench_fx_quick(tmp_path):
     out = tmp_path / "fx.md"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_fx.py"), "--quick", "--out", str(out)],
-        check=False, cwd=ROOT, capture_output=True, text=True, timeout=180,
-    )
-    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
-    assert "pedalboard/Chain" in proc.stdout and "RTF offline" in proc.stdout
-    assert "SpectralGate" in proc.stdout and "resample_poly" in proc.stdout
+    stdout = _run_quick("bench_fx.py", out, timeout=180)
+    assert "pedalboard/Chain" in stdout and "RTF offline" in stdout
+    assert "SpectralGate" in stdout and "resample_poly" in stdout
     assert "hushboard effects benchmark" in out.read_text(encoding="utf-8")
 
 
 def test_bench_complex_conv_quick(tmp_path):
     out = tmp_path / "cc.md"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_complex_conv.py"), "--quick", "--out",
-         str(out)],
-        check=False, cwd=ROOT, capture_output=True, text=True, timeout=180,
-    )
-    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
-    assert TABLE_HEADER in proc.stdout and "stacked/hb" in proc.stdout
-    assert "enc total" in proc.stdout and "dec total" in proc.stdout
+    stdout = _run_quick("bench_complex_conv.py", out, timeout=180)
+    assert TABLE_HEADER in stdout and "stacked/hb" in stdout
+    assert "enc total" in stdout and "dec total" in stdout
     assert "hushboard complex convolution benchmark" in out.read_text(encoding="utf-8")
 
 
 def test_bench_dccrn_quick(tmp_path):
     out = tmp_path / "dccrn.md"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_dccrn.py"), "--quick",
-         "--configs", "dccrn-lite", "--out", str(out)],
-        check=False, cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
-    assert "torch eager" in proc.stdout and "torch/engine" in proc.stdout
-    assert "relative L2 error" in proc.stdout
+    stdout = _run_quick("bench_dccrn.py", out, "--configs", "dccrn-lite")
+    assert "torch eager" in stdout and "torch/engine" in stdout
+    assert "relative L2 error" in stdout
     assert "hushboard DCCRN benchmark" in out.read_text(encoding="utf-8")
 
 
 def test_bench_bsrnn_quick(tmp_path):
     out = tmp_path / "bsrnn.md"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_bsrnn.py"), "--quick",
-         "--configs", "bsrnn-speech-16k-lite", "--offline-configs", "bsrnn-speech-16k-lite",
-         "--out", str(out)],
-        check=False, cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    stdout = _run_quick("bench_bsrnn.py", out, "--configs", "bsrnn-speech-16k-lite",
+                        "--offline-configs", "bsrnn-speech-16k-lite")
     for text in ("band split", "band mask", "LSTM time step", "torch/engine", "relative L2"):
-        assert text in proc.stdout
+        assert text in stdout
     assert "hushboard BSRNN benchmark" in out.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("script", ["bench_band.py", "bench_rnn.py"])
 def test_bench_bsrnn_kernels_quick(tmp_path, script):
     out = tmp_path / "k.md"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--quick", "--out", str(out)],
-        check=False, cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
-    assert "torch" in proc.stdout and out.read_text(encoding="utf-8").startswith("# hushboard")
+    stdout = _run_quick(script, out)
+    assert "torch" in stdout and out.read_text(encoding="utf-8").startswith("# hushboard")
 
 
 def test_bench_rnn_train_quick(tmp_path):
     out = tmp_path / "rt.md"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_rnn_train.py"), "--quick", "--out",
-         str(out)],
-        check=False, cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
-    assert TABLE_HEADER in proc.stdout and "torch/hb" in proc.stdout
-    assert "LSTM fwd+bwd time" in proc.stdout and "train step" in proc.stdout
+    stdout = _run_quick("bench_rnn_train.py", out)
+    assert TABLE_HEADER in stdout and "torch/hb" in stdout
+    assert "LSTM fwd+bwd time" in stdout and "train step" in stdout
     assert "hushboard LSTM training kernels" in out.read_text(encoding="utf-8")

@@ -27,21 +27,6 @@ namespace {
 
 constexpr int U = kRnnUnits;
 
-inline fv8 load_n(const float* p, int n) {
-  if (n == U) return load(p);
-  float t[U] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-  for (int j = 0; j < n; ++j) t[j] = p[j];
-  return load(t);
-}
-inline void store_n(float* p, fv8 v, int n) {
-  if (n == U) {
-    store(p, v);
-    return;
-  }
-  float t[U];
-  store(t, v);
-  for (int j = 0; j < n; ++j) p[j] = t[j];
-}
 // acc[r][p][g] += sum_k a[r][k] * w[p*pstride + k*G*U + g*U + lane], k = 0 .. K-1 in order.
 // With R*P*G accumulators, the operands of one k must fit the remaining registers (16 on AVX2):
 // R broadcasts then one weight vector at a time when R <= G (LSTM, 3 rows: 12 + 3 + 1), else the
@@ -154,17 +139,7 @@ void lstm_block(const RnnPacked& w, int64_t p0, const float* const (&xp)[R],
     for (int p = 0; p < P; ++p)
       for (int g = 0; g < G; ++g) acc[r][p][g] = load(xp[r] + (p0 + p) * G * U + g * U);
   mac<G, R, P>(acc, w.H, hp, w.whh + p0 * ps, ps);
-  // Activations in stages over all R*P groups (independent short chains that the CPU overlaps)
-  // rather than one long chain per group.
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 16
-    for (int p = 0; p < P; ++p) {
-      acc[r][p][0] = vsigmoid(acc[r][p][0]);
-      acc[r][p][1] = vsigmoid(acc[r][p][1]);
-      acc[r][p][2] = vtanh(acc[r][p][2]);
-      acc[r][p][3] = vsigmoid(acc[r][p][3]);
-    }
+  lstm_activate<R, P>(acc);
 #pragma GCC unroll 16
   for (int p = 0; p < P; ++p) {
     const int64_t u0 = (p0 + p) * U;

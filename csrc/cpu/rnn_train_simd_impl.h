@@ -28,22 +28,6 @@ constexpr int U = kRnnUnits;  // 8 lanes = 8 hidden units of one gate
 constexpr int G = 4;          // LSTM gates i, f, g, o
 constexpr int GU = G * U;     // floats of one panel's gate vector
 
-inline fv8 load_n(const float* p, int n) {
-  if (n == U) return load(p);
-  float t[U] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-  for (int j = 0; j < n; ++j) t[j] = p[j];
-  return load(t);
-}
-inline void store_n(float* p, fv8 v, int n) {
-  if (n == U) {
-    store(p, v);
-    return;
-  }
-  float t[U];
-  store(t, v);
-  for (int j = 0; j < n; ++j) p[j] = t[j];
-}
-
 // Blocks of up to RMAX rows; a remainder of one row is avoided by shrinking the block before it.
 template <int RMAX>
 inline int next_block(int64_t left) {
@@ -76,15 +60,7 @@ inline void fwd_block(const RnnPacked& w, int64_t p0, float* const (&g)[R],
         for (int r = 0; r < R; ++r) acc[r][p][q] += av[r] * wv;
       }
   }
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 16
-    for (int p = 0; p < P; ++p) {
-      acc[r][p][0] = vsigmoid(acc[r][p][0]);
-      acc[r][p][1] = vsigmoid(acc[r][p][1]);
-      acc[r][p][2] = vtanh(acc[r][p][2]);
-      acc[r][p][3] = vsigmoid(acc[r][p][3]);
-    }
+  lstm_activate<R, P>(acc);
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 16

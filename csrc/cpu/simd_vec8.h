@@ -18,6 +18,22 @@ inline fv8 load(const float* p) {
   return r;
 }
 inline void store(float* p, fv8 v) { std::memcpy(p, &v, sizeof v); }
+// The first n (<= 8) lanes from / to memory; the other lanes load as zero and are not stored.
+inline fv8 load_n(const float* p, int n) {
+  if (n == 8) return load(p);
+  float t[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  for (int j = 0; j < n; ++j) t[j] = p[j];
+  return load(t);
+}
+inline void store_n(float* p, fv8 v, int n) {
+  if (n == 8) {
+    store(p, v);
+    return;
+  }
+  float t[8];
+  store(t, v);
+  for (int j = 0; j < n; ++j) p[j] = t[j];
+}
 
 #ifdef __AVX__
 inline iv8 lt(fv8 a, fv8 b) { return a < b; }
@@ -93,4 +109,19 @@ inline fv8 vtanh(fv8 x) {
   q = q * s + splat(2.26843463243900e-03f);
   q = q * s + splat(4.89352518554385e-03f);
   return select(lt(vabs(x), splat(4e-4f)), x, xc * p / q);
+}
+
+// LSTM gate activations in place on R rows x P panels of accumulators (i, f, o: sigmoid; g:
+// tanh), in stages over all R*P groups (independent short chains that the CPU overlaps).
+template <int R, int P>
+inline void lstm_activate(fv8 (&acc)[R][P][4]) {
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int p = 0; p < P; ++p) {
+      acc[r][p][0] = vsigmoid(acc[r][p][0]);
+      acc[r][p][1] = vsigmoid(acc[r][p][1]);
+      acc[r][p][2] = vtanh(acc[r][p][2]);
+      acc[r][p][3] = vsigmoid(acc[r][p][3]);
+    }
 }
