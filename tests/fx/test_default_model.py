@@ -56,11 +56,14 @@ def test_default_equals_the_chosen_model(sr):
     assert fx.chosen == name and f"chosen={name!r}" in repr(fx)
     assert fx.latency_samples == ref.latency_samples > 0
     assert fx.inner.model_sample_rate == ref.model_sample_rate
-    # streaming in blocks equals the offline call, latency-late
-    fx.reset()
-    blocks = [fx.process(x[i:i + 256], sr, reset=False) for i in range(0, x.size, 256)]
+    # streaming in blocks (1 sample, not a multiple of the hop, larger) equals the offline
+    # call, latency-late
     lat = fx.latency_samples
-    np.testing.assert_allclose(np.concatenate(blocks)[lat:], out[:-lat], atol=1e-5)
+    for block in (1, 97, 256):
+        y = x[: sr // 10 + lat] if block == 1 else x
+        fx.reset()
+        blocks = [fx.process(y[i:i + block], sr, reset=False) for i in range(0, y.size, block)]
+        np.testing.assert_allclose(np.concatenate(blocks)[lat:], out[:y.size - lat], atol=1e-5)
 
 
 def test_default_follows_a_new_rate_and_rejects_a_fixed_rate():

@@ -85,7 +85,7 @@ class Denoise(NativeEffect):
                                  "name a model to set one")
             self.model, self.model_sample_rate = DEFAULT, None
             self._auto = {}  # chosen name -> its effect, made when a stream first needs it
-            self._model = None
+            self._model, self._chosen = None, DEFAULT
             return
         neural = None
         shipped = shipped_weights()
@@ -128,14 +128,12 @@ class Denoise(NativeEffect):
     @property
     def chosen(self) -> str:
         """The model name in use: the one ``"default"`` picked for the current stream."""
-        if self._auto is None:
-            return os.fspath(self.model)
-        return default_model(self._sample_rate) if self._sample_rate else DEFAULT
+        return os.fspath(self.model) if self._auto is None else self._chosen
 
-    def _choose(self, sample_rate: float) -> tuple[NativeEffect, int | None]:
-        """The effect and its model rate for a stream of ``sample_rate``."""
+    def _choose(self, sample_rate: float) -> tuple[NativeEffect, int | None, str]:
+        """The effect, its model rate and its name for a stream of ``sample_rate``."""
         if self._auto is None:
-            return self._model, self.model_sample_rate
+            return self._model, self.model_sample_rate, self.chosen
         name = default_model(sample_rate)
         fx = self._auto.get(name)
         if fx is None:
@@ -145,11 +143,11 @@ class Denoise(NativeEffect):
                 from hushboard.fx.neural import effect_for_weights
 
                 fx = self._auto[name] = effect_for_weights(shipped_weights()[name])
-        return fx, getattr(fx, "model_sample_rate", None)
+        return fx, getattr(fx, "model_sample_rate", None), name
 
     def _build(self, sample_rate: float, channels: int):
         if self._auto is not None:
-            self._model, self.model_sample_rate = self._choose(sample_rate)
+            self._model, self.model_sample_rate, self._chosen = self._choose(sample_rate)
         rate = self.model_sample_rate
         if rate is None or rate == sample_rate:
             self._model._configure(sample_rate, channels)
@@ -163,10 +161,10 @@ class Denoise(NativeEffect):
         return _C.ResampledEffect(self._model._native, int(sample_rate), rate)
 
     def _nominal_latency(self, sample_rate: float) -> int:
-        fx, rate = self._choose(sample_rate)
+        fx, rate, _ = self._choose(sample_rate)
         return fx._nominal_latency(rate or sample_rate)
 
     def _params(self) -> dict[str, Any]:
         if self._auto is not None:
-            return {"model": DEFAULT, **({"chosen": self.chosen} if self._sample_rate else {})}
+            return {"model": DEFAULT, **({"chosen": self._chosen} if self._model is not None else {})}
         return {"model": self.model, "model_sample_rate": self.model_sample_rate}
