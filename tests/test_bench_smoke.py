@@ -79,3 +79,12 @@ def test_bench_rnn_train_quick(tmp_path):
     assert TABLE_HEADER in stdout and "torch/hb" in stdout
     assert "LSTM fwd+bwd time" in stdout and "train step" in stdout
     assert "hushboard LSTM training kernels" in out.read_text(encoding="utf-8")
+
+
+def test_bench_separation_quick(tmp_path):
+    out = tmp_path / "sep.md"
+    stdout = _run_quick("bench_separation.py", out)
+    for text in ("hushboard.separate", "--wiener", "torch eager", "spectral baseline", "RTF",
+                 "max relative difference"):
+        assert text in stdout
+    assert "music separation benchmark" in out.read_text(encoding="utf-8")

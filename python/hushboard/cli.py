@@ -25,6 +25,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
     info["models"] = ["wiener", "gate", *shipped_weights()]
     info["default_model"] = {"16000": default_model(16000), "48000": default_model(48000)}
+    from hushboard.separation import DEFAULT_SEPARATOR, shipped_separators
+
+    info["separators"] = list(shipped_separators())
+    info["default_separator"] = (DEFAULT_SEPARATOR if DEFAULT_SEPARATOR in info["separators"]
+                                 else None)
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -43,6 +48,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"  models         {', '.join(info['models'])}")
     d = info["default_model"]
     print(f"  default model  {d['16000']} (16 kHz streams), {d['48000']} (48 kHz streams)")
+    sep, seps = info["default_separator"], info["separators"]
+    if sep:
+        print(f"  separator      {sep} (hushboard separate)")
+    else:
+        print(f"  separator      none shipped ({DEFAULT_SEPARATOR} expected"
+              + (f"; others: {', '.join(seps)}" if seps else "")
+              + "; hushboard separate --model FILE.safetensors)")
     return 0
 
 
@@ -136,6 +148,85 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         rtf = dt / info["seconds"] if info["seconds"] else 0.0
         print(f"{src} -> {dst}: {info['seconds']:.1f} s, {info['channels']} ch, "
               f"{info['sample_rate']:g} Hz, {dt:.2f} s (real-time factor {rtf:.4f})")
+    return 0
+
+
+def _cmd_separate(args: argparse.Namespace) -> int:
+    """Split songs into stems: OUT/<song>/<stem>.<format>."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from hushboard.io import audio_info, read_audio, write_audio
+    from hushboard.separation import load_separator, separate
+
+    if args.overlap_seconds is None:
+        args.overlap_seconds = min(1.0, args.chunk_seconds / 4)
+    if not args.chunk_seconds > 0 or not 0 <= args.overlap_seconds < args.chunk_seconds:
+        raise ValueError(f"need --chunk-seconds > --overlap-seconds >= 0 (got "
+                         f"{args.chunk_seconds:g}, {args.overlap_seconds:g})")
+    model = load_separator(args.model, device=args.device)  # no model, bad device: fail first
+    available = model.config.stems
+    if args.stems is None:
+        stems = available
+    else:
+        stems = tuple(dict.fromkeys(s.strip() for s in args.stems.split(",") if s.strip()))
+        unknown = [s for s in stems if s not in available]
+        if not stems or unknown:
+            got = ", ".join(map(repr, unknown)) if unknown else "none given"
+            raise ValueError(f"--stems: unknown stem(s) {got}; choose from "
+                             f"{','.join(available)}")
+    inputs = [Path(p) for p in args.inputs]
+    infos = []
+    for p in inputs:
+        info = audio_info(p)  # missing or unreadable: OSError naming it
+        if info["channels"] not in (1, 2) or info["frames"] == 0:
+            raise ValueError(f"{p}: separation needs mono or stereo audio with samples (got "
+                             f"{info['channels']} channel(s), {info['frames']} frames)")
+        infos.append(info)
+    out = Path(args.output)
+    dirs = [out / p.stem for p in inputs]
+    if len({d.name for d in dirs}) != len(dirs):
+        raise ValueError("two inputs have the same file name stem; their stems would overwrite "
+                         "each other in the output directory")
+    resolved_inputs = {p.resolve() for p in inputs}
+    for d in dirs:
+        for s in stems:
+            if (d / f"{s}.{args.format}").resolve() in resolved_inputs:
+                raise OSError(f"refusing to overwrite the input {d / f'{s}.{args.format}'}; "
+                              "choose another output directory")
+    out.mkdir(parents=True, exist_ok=True)
+    bit_depth = 32 if args.format == "wav" else 24  # WAV: 32-bit float; FLAC: 24-bit PCM
+    for src, dst, info in zip(inputs, dirs, infos):
+        t0 = time.perf_counter()
+        audio, sr = read_audio(src)
+        result = separate(audio, sr, model=model, stems=stems, wiener=args.wiener,
+                          chunk_seconds=args.chunk_seconds,
+                          overlap_seconds=args.overlap_seconds, device=args.device,
+                          progress=_progress_printer(src.name))
+        dst.mkdir(exist_ok=True)
+        clipped = 0
+        for name, y in result.items():
+            target = dst / f"{name}.{args.format}"
+            tmp = target.with_name(f".{target.stem}.partial-{os.getpid()}{target.suffix}")
+            try:
+                write_audio(tmp, y, sr, bit_depth=bit_depth)
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            if bit_depth != 32:
+                clipped += int(np.count_nonzero(np.abs(y) > 1.0))
+        dt = time.perf_counter() - t0
+        seconds = info["seconds"]
+        rtf = dt / seconds if seconds else 0.0
+        print(f"{src} -> {dst}{os.sep} ({', '.join(result)}): {seconds:.1f} s, "
+              f"{audio.shape[0]} ch, {sr:g} Hz, {dt:.2f} s (real-time factor {rtf:.4f})"
+              + (", Wiener" if args.wiener else ""))
+        if clipped:
+            print(f"hushboard separate: warning: {clipped} sample(s) above full scale clipped "
+                  f"in {dst}{os.sep}*.{args.format}; WAV output (32-bit float) keeps them",
+                  file=sys.stderr)
     return 0
 
 
@@ -238,6 +329,31 @@ def build_parser() -> argparse.ArgumentParser:
     pd.add_argument("--chunk-seconds", type=float, default=10.0,
                     help="audio read and processed per step (memory bound)")
     pd.set_defaults(func=_cmd_denoise)
+    ps = sub.add_parser("separate", help="split songs into stems (vocals, drums, bass, other)")
+    ps.add_argument("inputs", nargs="+", metavar="SONG", help="input audio files (mono/stereo)")
+    ps.add_argument("-o", "--output", required=True, metavar="DIR",
+                    help="output directory: writes DIR/<song>/<stem>.<format> at the song's "
+                         "sample rate and channel count")
+    ps.add_argument("--stems", default=None, metavar="LIST",
+                    help="comma-separated stems to write (default: all the model's, "
+                         "vocals,drums,bass,other)")
+    ps.add_argument("--model", default="default",
+                    help="separator: default (the shipped one; see `hushboard info`), a "
+                         "shipped separator by name, or a BSRNN separator weights file "
+                         "(*.safetensors)")
+    ps.add_argument("--device", default="cpu", metavar="DEV",
+                    help="cpu (default) or cuda (an error when torch sees no CUDA device)")
+    ps.add_argument("--wiener", action="store_true",
+                    help="multichannel Wiener post-filter over the stems (stems then sum to "
+                         "the mix)")
+    ps.add_argument("--format", default="wav", choices=["wav", "flac"],
+                    help="wav: 32-bit float (no clipping); flac: 24-bit (clipped at full "
+                         "scale)")
+    ps.add_argument("--chunk-seconds", type=float, default=10.0,
+                    help="audio separated per step (memory bound; default 10)")
+    ps.add_argument("--overlap-seconds", type=float, default=None,
+                    help="cross-fade between chunks (default 1, at most a quarter chunk)")
+    ps.set_defaults(func=_cmd_separate)
     pm = sub.add_parser("demo", help="denoise the bundled noisy speech clip; write audio and a "
                                      "spectrogram")
     pm.add_argument("-o", "--output", default="hushboard-demo", metavar="DIR",

@@ -10,7 +10,7 @@ import numpy as np
 
 from hushboard.fx.base import Effect
 
-__all__ = ["process_file", "read_audio", "write_audio"]
+__all__ = ["audio_info", "process_file", "read_audio", "write_audio"]
 
 
 def _audio_file():
@@ -25,6 +25,24 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, float]:
     """The whole file as float32 (channels, samples) and its sample rate."""
     with _audio_file()(str(path)) as f:
         return f.read(f.frames), float(f.samplerate)
+
+
+def audio_info(path: str | os.PathLike) -> dict:
+    """A file's sample rate, channels, frames and seconds, read from its header (no samples
+    are decoded). A missing or unreadable file is an ``OSError`` naming it.
+
+    Returns:
+        dict with sample_rate (float), channels, frames, seconds.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such file: {os.fspath(path)}")
+    try:
+        with _audio_file()(str(path)) as f:
+            sr, channels, frames = float(f.samplerate), int(f.num_channels), int(f.frames)
+    except Exception as exc:  # pedalboard raises several types for unreadable files
+        raise OSError(f"cannot read {os.fspath(path)}: {exc}") from None
+    return {"sample_rate": sr, "channels": channels, "frames": frames,
+            "seconds": frames / sr if sr else 0.0}
 
 
 def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: float,

@@ -9,10 +9,15 @@
 * ``stoi``, ``estoi``: short-time objective intelligibility and its extended form through
   ``pystoi`` (which resamples to 10 kHz itself).
 * ``score``: several of the above at once, by name (``METRICS``).
+* ``usdr``, ``chunk_sdr``, ``csdr``: the music-separation SDRs of one stem, multichannel:
+  utterance-level SDR as in the Music/Sound Demixing Challenges (MDX 2021, SDX 2023) and the
+  museval (BSS-eval v4, SiSEC 2018) SDR per 1-s chunk and its median. Scale-invariant SDR per
+  stem is ``si_snr`` (the same formula as SI-SDR, Le Roux et al. 2019).
 
 All take the clean reference first and the estimate second. Inputs are 1-D (or, for ``snr``,
-``si_snr`` and ``sdr``, any matching shape for SNR/SI-SNR, 1-D or ``(1, samples)`` for the
-others), finite, non-empty; a bad argument raises ``ValueError``/``TypeError`` naming it.
+``si_snr``, ``sdr`` and the separation SDRs, any matching shape for SNR/SI-SNR/uSDR,
+``(channels, samples)`` for cSDR, 1-D or ``(1, samples)`` for the others), finite, non-empty;
+a bad argument raises ``ValueError``/``TypeError`` naming it.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "METRICS", "estoi", "pesq_nb", "pesq_wb", "resample", "score", "sdr", "si_snr", "snr",
-    "stoi",
+    "METRICS", "USDR_EPS", "chunk_sdr", "csdr", "estoi", "pesq_nb", "pesq_wb", "resample",
+    "score", "sdr", "si_snr", "snr", "stoi", "usdr",
 ]
 
 _EPS = 1e-30
+USDR_EPS = 1e-7  # the MDX/SDX challenges' "delta", added to both energies of uSDR
 
 
 def _array(x: Any, name: str) -> np.ndarray:
@@ -156,6 +162,133 @@ def sdr(reference: Any, estimate: Any, *, filter_length: int = 512) -> float:
     err = -target
     err[: e.size] += e
     return float(10 * np.log10(max(np.sum(target**2), _EPS) / max(np.sum(err**2), _EPS)))
+
+
+def usdr(reference: Any, estimate: Any) -> float:
+    """Utterance-level SDR in dB, as scored in the Music Demixing Challenge 2021 and the Sound
+    Demixing Challenge 2023 ("global SDR"; uSDR in the BSRNN paper)::
+
+        10 log10((sum(s^2) + 1e-7) / (sum((s - s_hat)^2) + 1e-7))
+
+    summed over all channels and samples of one stem of one song, with ``delta = 1e-7`` added
+    to both sums (``USDR_EPS``) exactly as in the challenges' evaluator, on float audio of full
+    scale 1. No distortion filter and no chunking: it is the SNR of the whole stem, finite even
+    for a perfect estimate (``10 log10((sum(s^2) + 1e-7) / 1e-7)``, some 120 dB for a 4-minute
+    stereo stem at -20 dBFS RMS) and 0 dB for a silent reference with a silent estimate. The
+    challenges average it over songs (and then over stems).
+
+    Shape:
+        reference and estimate: any, the same (e.g. ``(channels, samples)``).
+    """
+    r, e = _pair(reference, estimate)
+    num = float(np.sum(r**2)) + USDR_EPS
+    den = float(np.sum((r - e) ** 2)) + USDR_EPS
+    return float(10 * np.log10(num / den))
+
+
+def _chunk_length(sample_rate: Any, chunk_seconds: Any) -> int:
+    sr = _sample_rate(sample_rate)
+    if isinstance(chunk_seconds, bool) or not isinstance(chunk_seconds, numbers.Real):
+        raise TypeError(f"chunk_seconds must be a number (got {type(chunk_seconds).__name__})")
+    if not (math.isfinite(chunk_seconds) and chunk_seconds > 0 and int(chunk_seconds * sr) >= 1):
+        raise ValueError(f"chunk_seconds must be > 0 and at least one sample long "
+                         f"(got {chunk_seconds})")
+    return int(chunk_seconds * sr)
+
+
+def _multichannel_pair(reference: Any, estimate: Any) -> tuple[np.ndarray, np.ndarray]:
+    r, e = _pair(reference, estimate)
+    if r.ndim == 1:
+        r, e = r[None], e[None]
+    if r.ndim != 2:
+        raise ValueError(f"reference and estimate must be (samples,) or (channels, samples) "
+                         f"(got shape {r.shape})")
+    return r, e
+
+
+def chunk_sdr(reference: Any, estimate: Any, sample_rate: int, *,
+              chunk_seconds: float = 1.0) -> np.ndarray:
+    """The museval (BSS-eval v4) SDR of one stem in each chunk of ``chunk_seconds``, in dB.
+
+    This is ``museval.evaluate`` / ``eval_mus_track`` (``mode="v4"``, ``win = hop = 1 s``)
+    for one target: chunks of ``int(chunk_seconds * sample_rate)`` samples without overlap,
+    ``floor(samples / chunk)`` of them (a trailing partial chunk is not scored; a signal
+    shorter than one chunk is one chunk), and in each::
+
+        SDR = 10 log10(sum(s^2) / sum((s_hat - s)^2))
+
+    over the chunk's samples and channels. That is exactly museval's v4 SDR: museval's
+    "images" decomposition (``bsseval_sources_version=False``, what SiSEC reports) splits the
+    estimate into ``s_true + e_spat + e_interf + e_artif``, where ``s_true`` is the reference
+    itself and the three errors, made with the time-invariant 512-tap multichannel distortion
+    filters fitted on the whole track, add up to ``s_hat - s_true``; the SDR is
+    ``|s_true|^2 / |e_spat + e_interf + e_artif|^2``, so the filters cancel out of it (they
+    only shape ISR, SIR and SAR, which are not computed here). The values agree with museval
+    to float rounding (tests/eval/test_separation_metrics.py checks this against museval
+    when it is installed).
+
+    A chunk whose reference or estimate is digital silence (every sample of every channel
+    exactly 0) is NaN, as in museval, and a perfect chunk is ``+inf``. Two differences from
+    museval remain, both outside this function's scope: museval scores all targets of a song
+    together and marks a chunk NaN for every target when *any* target's reference or estimate
+    is silent in it (``hushboard.eval.separation`` applies that joint rule); and museval calls
+    a source silent when the sum over its channels is 0 at every sample, so an exactly
+    anti-phase stereo chunk (left = -right) counts as silent there but not here.
+
+    Args:
+        reference: the true stem.
+        estimate: the separated stem, aligned with it.
+        sample_rate: in Hz (sets the chunk length).
+        chunk_seconds: chunk length (1 s as in museval/SiSEC).
+
+    Returns:
+        float64 array, one SDR per chunk (NaN: silent chunk, inf: perfect chunk).
+
+    Shape:
+        reference and estimate: ``(samples,)`` or ``(channels, samples)`` (channels first,
+        unlike museval's ``(samples, channels)``).
+    """
+    r, e = _multichannel_pair(reference, estimate)
+    chunk = _chunk_length(sample_rate, chunk_seconds)
+    n = r.shape[1]
+    if chunk >= n:
+        chunk, count = n, 1
+    else:
+        count = n // chunk
+    r = r[:, : count * chunk].reshape(r.shape[0], count, chunk)
+    e = e[:, : count * chunk].reshape(e.shape[0], count, chunk)
+    num = np.sum(r**2, axis=(0, 2))
+    den = np.sum((e - r) ** 2, axis=(0, 2))
+    silent = ~np.any(r, axis=(0, 2)) | ~np.any(e, axis=(0, 2))
+    with np.errstate(divide="ignore"):
+        out = 10 * np.log10(num / np.where(den > 0, den, 1.0))
+    out[den == 0] = np.inf
+    out[silent] = np.nan
+    return out
+
+
+def csdr(reference: Any, estimate: Any, sample_rate: int, *,
+         chunk_seconds: float = 1.0) -> float:
+    """Chunk-level SDR in dB (cSDR in the BSRNN paper): the median over chunks of
+    ``chunk_sdr``, skipping the silent (NaN) chunks, as museval's ``TrackStore`` aggregates a
+    track (``np.nanmedian``). SiSEC 2018 then reports the median of this over songs.
+
+    Returns NaN when no chunk can be scored (the reference or the estimate is digital silence
+    throughout); a perfect estimate gives ``+inf``. See ``chunk_sdr`` for the definition and
+    how it relates to museval.
+
+    Args:
+        reference: the true stem.
+        estimate: the separated stem, aligned with it.
+        sample_rate: in Hz.
+        chunk_seconds: chunk length (1 s as in museval/SiSEC).
+
+    Shape:
+        reference and estimate: ``(samples,)`` or ``(channels, samples)``.
+    """
+    values = chunk_sdr(reference, estimate, sample_rate, chunk_seconds=chunk_seconds)
+    values = values[~np.isnan(values)]
+    return float(np.median(values)) if values.size else float("nan")
 
 
 def resample(audio: Any, from_rate: int, to_rate: int) -> np.ndarray:

@@ -71,8 +71,27 @@ def _cmd_testset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_music(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from hushboard.data.music import build_music
+
+    t0 = time.perf_counter()
+    rows = build_music(args.out, songs=tuple(args.songs), seconds=args.seconds, seed=args.seed,
+                       soundfonts=args.soundfont or None, held_out=args.held_out or None,
+                       sung_prob=args.sung_prob, workers=args.workers)
+    c = Counter(r["split"] for r in rows)
+    fonts = Counter((r["split"], r["soundfont"]) for r in rows)
+    print(f"{len(rows)} songs (train {c['train']}, valid {c['valid']}, test {c['test']}; "
+          + ", ".join(f"{sp}/{sf} {k}" for (sp, sf), k in sorted(fonts.items()))
+          + f") in {args.out}: <split>/mix/<song>.flac and <split>/stems/<song>/<stem>.flac "
+          f"({time.perf_counter() - t0:.1f} s); evaluate a separator with: hushboard eval "
+          f"--task separation --mix {args.out}/test/mix --stems {args.out}/test/stems")
+    return 0
+
+
 def add_data_parser(sub: argparse._SubParsersAction) -> None:
-    """Add ``data {speech,noise,testset}`` to the top-level sub-parsers."""
+    """Add ``data {speech,noise,real-speech,music,testset}`` to the top-level sub-parsers."""
     p = sub.add_parser("data", help="build a training corpus (TTS speech, noise) and test sets")
     ds = p.add_subparsers(dest="data_command", metavar="STEP", required=True)
     sp = ds.add_parser("speech", help="render distinct sentences with espeak-ng/flite/festival "
@@ -112,6 +131,24 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
                     "relative path (default: reader_<id>, else the parent folder, else the "
                     "name's prefix before '_')")
     sr.set_defaults(func=_cmd_real)
+    sm = ds.add_parser("music", help="generate multi-track songs (MIDI parts rendered per stem "
+                                     "with GM soundfonts by fluidsynth; sung vocals by festival) "
+                                     "with exact vocals/drums/bass/other stems (resumable)")
+    sm.add_argument("--out", required=True, metavar="DIR", help="music corpus directory")
+    sm.add_argument("--songs", type=int, nargs=3, default=(100, 8, 16),
+                    metavar=("TRAIN", "VALID", "TEST"), help="songs per split (default 100 8 16)")
+    sm.add_argument("--seconds", type=float, default=30.0, help="song length (default 30)")
+    sm.add_argument("--seed", type=int, default=0)
+    sm.add_argument("--soundfont", action="append", default=[], metavar="SF2",
+                    help="a soundfont file (repeatable; default: every installed Debian GM "
+                    "soundfont)")
+    sm.add_argument("--held-out", action="append", default=[], metavar="NAME",
+                    help="a soundfont name (file name without extension) that renders only the "
+                    "validation and test songs (repeatable; default TimGM6mb, else the last)")
+    sm.add_argument("--sung-prob", type=float, default=0.5,
+                    help="share of songs whose vocals festival sings (default 0.5)")
+    sm.add_argument("--workers", type=int, default=None, help="parallel renders (default: CPUs)")
+    sm.set_defaults(func=_cmd_music)
     st = ds.add_parser("testset", help="write fixed noisy/clean WAV pairs + metadata.csv for "
                                        "`hushboard eval`")
     st.add_argument("--corpus", required=True, metavar="DIR")

@@ -1,5 +1,7 @@
 """Evaluation: score hushboard's denoisers and peer systems on clean/noisy file pairs
-(``hushboard eval``). Metrics live in ``hushboard.metrics``."""
+(``hushboard eval``), and music separators against the oracle IRM and a spectral baseline on
+songs with known stems (``hushboard eval --task separation``). Metrics live in
+``hushboard.metrics``."""
 
 from __future__ import annotations
 
@@ -11,6 +13,13 @@ from hushboard.eval.runner import (
     find_pairs,
     format_report,
     read_metadata,
+)
+from hushboard.eval.separation import (
+    SeparationResult,
+    evaluate_separation,
+    format_separation_report,
+    irm_oracle,
+    spectral_separate,
 )
 from hushboard.eval.systems import (
     PEERS,
@@ -25,6 +34,8 @@ from hushboard.eval.systems import (
 
 __all__ = [
     "DEFAULT_METRICS", "PEERS", "RNNOISE_DELAY_48K", "EffectSystem", "EvalResult",
-    "NoiseReduceSystem", "RNNoiseSystem", "System", "build_systems", "evaluate", "find_pairs",
-    "format_report", "make_peer", "measure_delay", "read_metadata",
+    "NoiseReduceSystem", "RNNoiseSystem", "SeparationResult", "System", "build_systems",
+    "evaluate", "evaluate_separation", "find_pairs", "format_report",
+    "format_separation_report", "irm_oracle", "make_peer", "measure_delay", "read_metadata",
+    "spectral_separate",
 ]

@@ -14,15 +14,20 @@ __all__ = ["DEFAULT", "DEFAULT_MODELS", "MODELS", "Denoise", "default_model", "s
 
 
 def shipped_weights() -> dict[str, str]:
-    """The trained models that ship inside the package: name -> weights file
-    (``hushboard/weights/<name>.safetensors``, each with a ``<name>.md`` model card)."""
+    """The trained denoisers that ship inside the package: name -> weights file
+    (``hushboard/weights/<name>.safetensors``, each with a ``<name>.md`` model card). Models
+    with several stems (the music separators of ``hushboard.separation.shipped_separators``)
+    are not denoisers and are left out; a file whose metadata cannot be read stays listed, so
+    loading it reports what is wrong."""
     import importlib.resources
+
+    from hushboard.separation import weights_stems
 
     root = importlib.resources.files("hushboard") / "weights"
     if not root.is_dir():
         return {}
     return {p.name[: -len(".safetensors")]: str(p) for p in sorted(root.iterdir(), key=str)
-            if p.name.endswith(".safetensors")}
+            if p.name.endswith(".safetensors") and len(weights_stems(str(p)) or ("?",)) == 1}
 
 # The default model: among the shipped models, the first of this list whose lowest stream rate
 # the stream reaches: the fullband model for streams of 32 kHz and up (a 16 kHz model would

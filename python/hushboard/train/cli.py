@@ -10,7 +10,7 @@ __all__ = ["add_train_parser"]
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from hushboard.data.mix import MixDataset
-    from hushboard.train.loop import TrainConfig, build_model, train
+    from hushboard.train.loop import TrainConfig, build_model, is_separator, train
 
     cfg = TrainConfig(model=args.preset, steps=args.steps, batch_size=args.batch_size,
                       segment_seconds=args.segment_seconds, lr=args.lr,
@@ -18,7 +18,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       valid_every=args.valid_every, checkpoint_every=args.checkpoint_every,
                       valid_items=args.valid_items, seed=args.seed, device=args.device,
                       num_workers=args.workers, mrstft_weight=args.mrstft_weight)
-    sr = build_model(args.preset).config.sample_rate
+    model = build_model(args.preset)
+    if is_separator(model):
+        return _train_separator(args, cfg, model)
+    sr = model.config.sample_rate
     train_set = MixDataset(args.data, "train", sample_rate=sr, seconds=args.segment_seconds,
                            seed=args.seed, second_noise_prob=args.second_noise_prob)
     valid_set = MixDataset(args.data, "valid", sample_rate=sr, seconds=args.segment_seconds,
@@ -37,13 +40,39 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_separator(args: argparse.Namespace, cfg, model) -> int:
+    from hushboard.data.music import StemDataset
+    from hushboard.train.loop import train
+
+    train_set = StemDataset(args.data, "train", seconds=args.segment_seconds, seed=args.seed,
+                            remix_prob=args.remix_prob)
+    valid_set = StemDataset(args.data, "valid", seconds=args.segment_seconds, seed=args.seed,
+                            items=args.valid_items)
+    note = (f"`{args.data}` (hushboard data music): {len(train_set.songs)} training songs "
+            f"(stems {', '.join(model.config.stems)}), random {args.segment_seconds:g} s segments,"
+            f" stems remixed across songs in {100 * args.remix_prob:g} % of them, ±3 dB stem "
+            "gains, channel swaps")
+    result = train(cfg, train_set, valid_set, args.out, resume=args.resume,
+                   progress=not args.quiet, data_note=note, init=args.init)
+    print(f"hushboard train: {result['step']} steps; validation uSDR "
+          f"{result.get('valid_usdr', float('nan')):.2f} dB (over the mix "
+          f"{result.get('valid_usdr_gain', float('nan')):+.2f} dB); wrote "
+          f"{result['weights']} and {result['card']}", file=sys.stderr)
+    return 0
+
+
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a denoiser preset on a `hushboard data` corpus",
+    p = sub.add_parser("train", help="train a denoiser or separator preset on a `hushboard data` "
+                       "corpus",
                        description="Train a DCCRN or BSRNN speech preset on a corpus built by "
-                       "`hushboard data` (mixtures made on the fly), with checkpoints, a CSV log, "
-                       "curves and an exported safetensors file plus model card.")
-    p.add_argument("preset", help="model preset, e.g. bsrnn-speech-16k-lite, dccrn-lite")
-    p.add_argument("--data", required=True, help="corpus folder (hushboard data speech/noise)")
+                       "`hushboard data speech/noise` (mixtures made on the fly), or a BSRNN music "
+                       "preset (bsrnn-music-44k-lite) on one built by `hushboard data music`, "
+                       "with checkpoints, a CSV log, curves and an exported safetensors file plus "
+                       "model card.")
+    p.add_argument("preset", help="model preset, e.g. bsrnn-speech-16k-lite, dccrn-lite, "
+                   "bsrnn-music-44k-lite")
+    p.add_argument("--data", required=True, help="corpus folder (hushboard data speech/noise, "
+                   "or hushboard data music for a music preset)")
     p.add_argument("--out", required=True, help="run folder (checkpoint, log, weights)")
     p.add_argument("--steps", type=int, default=20000)
     p.add_argument("--batch-size", type=int, default=8)
@@ -59,6 +88,9 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--second-noise-prob", type=float, default=0.0, metavar="P",
                    help="probability that a training mixture gets a second noise type, 0-10 dB "
                    "below the first (default 0)")
+    p.add_argument("--remix-prob", type=float, default=0.5, metavar="P",
+                   help="music separators: probability that a training segment's stems come "
+                   "from different songs (default 0.5)")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--init", default=None, metavar="FILE",

@@ -1,4 +1,6 @@
-"""The training loop of hushboard's denoisers (DCCRN and BSRNN presets).
+"""The training loop of hushboard's denoisers (DCCRN and BSRNN presets) and of its music
+separator (the multi-stem BSRNN presets; items ``(mix, stems)`` from
+:class:`hushboard.data.music.StemDataset`, loss per-stem SDR + MR-STFT, validation uSDR).
 
 Steps, not epochs, drive it: step ``s`` draws batch ``s % batches_per_epoch`` of epoch
 ``s // batches_per_epoch`` from a permutation seeded by ``(seed, epoch)``, and the dataset mixes
@@ -29,9 +31,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from hushboard.train.losses import denoise_loss, si_snr_loss
+from hushboard.train.losses import denoise_loss, separation_loss, si_snr_loss
 
-__all__ = ["TrainConfig", "build_model", "init_weights", "train"]
+__all__ = ["TrainConfig", "build_model", "init_weights", "is_separator", "train"]
 
 
 @dataclass
@@ -96,13 +98,14 @@ def build_model(preset: str) -> nn.Module:
     if preset in CONFIGS:
         return DCCRN(preset)
     if preset in BSRNN_CONFIGS:
-        cfg = BSRNN_CONFIGS[preset]
-        if not cfg.causal or cfg.audio_channels != 1 or len(cfg.stems) != 1:
-            raise ValueError(f"{preset} is not a speech denoiser (music separation is trained "
-                             "by `hushboard train` once the stem data exists)")
         return BSRNN(preset)
     raise ValueError(f"unknown model preset {preset!r}; available: "
                      f"{', '.join([*CONFIGS, *BSRNN_CONFIGS])}")
+
+
+def is_separator(model: nn.Module) -> bool:
+    """A multi-stem model (music separation), trained on ``(mix, stems)`` items."""
+    return len(getattr(getattr(model, "config", None), "stems", ("speech",))) > 1
 
 
 def init_weights(model: nn.Module, path: str | os.PathLike) -> str:
@@ -173,11 +176,60 @@ def _collate(items: list) -> tuple[Tensor, Tensor]:
     return noisy.float(), clean.float()
 
 
+def _usdr(estimate: Tensor, reference: Tensor) -> Tensor:
+    """Utterance-level SDR per (item, stem) as in the SDX challenges (eps 1e-7)."""
+    num = reference.pow(2).sum((-2, -1)) + 1e-7
+    return 10 * torch.log10(num / ((reference - estimate).pow(2).sum((-2, -1)) + 1e-7))
+
+
+@torch.no_grad()
+def evaluate_separation(model: nn.Module, items: list[tuple[Tensor, Tensor]],
+                        device: torch.device, mrstft_weight: float) -> dict[str, float]:
+    """Mean loss over the items; uSDR per stem, averaged over the items where that stem plays
+    (a stem whose energy in the segment is more than 50 dB under the mix's is silent there:
+    its SDR is undefined, as museval skips silent chunks), the mean over stems, and its gain
+    over the mix taken as every stem's estimate, on fixed (mix, stems) batches."""
+    was_training = model.training
+    model.eval()
+    stems = model.config.stems
+    loss, n = 0.0, 0
+    out = torch.zeros(len(stems), dtype=torch.float64)
+    base = torch.zeros(len(stems), dtype=torch.float64)
+    count = torch.zeros(len(stems), dtype=torch.float64)
+    for mix, ref in items:
+        mix, ref = mix.to(device), ref.to(device)
+        est = model(mix)
+        b = mix.shape[0]
+        loss += float(separation_loss(est, ref, mix, mrstft_weight)) * b
+        plays = (ref.pow(2).sum((-2, -1)) > 1e-5 * mix.pow(2).sum((-2, -1))[:, None]).double()
+        out += (_usdr(est, ref).double() * plays).sum(0).cpu()
+        base += (_usdr(mix[:, None].expand_as(ref), ref).double() * plays).sum(0).cpu()
+        count += plays.sum(0).cpu()
+        n += b
+    model.train(was_training)
+    per = out / count.clamp(min=1)
+    per_base = base / count.clamp(min=1)
+    row = {"valid_loss": loss / n, "valid_usdr": float(per.mean()),
+           "valid_usdr_gain": float((per - per_base).mean())}
+    row.update({f"valid_usdr_{s}": float(per[j]) for j, s in enumerate(stems)})
+    return row
+
+
+def log_fields(model: nn.Module) -> list[str]:
+    """The columns of ``log.csv`` for ``model``."""
+    if is_separator(model):
+        return ["step", "lr", "train_loss", "valid_loss", "valid_usdr", "valid_usdr_gain",
+                *[f"valid_usdr_{s}" for s in model.config.stems], "seconds"]
+    return LOG_FIELDS
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, items: list[tuple[Tensor, Tensor]], device: torch.device,
              mrstft_weight: float) -> dict[str, float]:
     """Mean loss, SI-SNR of the output and of the noisy input over fixed (noisy, clean)
-    batches."""
+    batches (for a separator: :func:`evaluate_separation`)."""
+    if is_separator(model):
+        return evaluate_separation(model, items, device, mrstft_weight)
     was_training = model.training
     model.eval()
     loss = out_snr = in_snr = 0.0
@@ -209,8 +261,9 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
           resume: bool = False, progress: bool = True, data_note: str = "",
           init: str | os.PathLike | None = None,
           on_log: Callable[[dict[str, float]], None] | None = None) -> dict[str, Any]:
-    """Train ``cfg.model`` on ``train_set`` (items ``(noisy, clean)`` of equal length; an
-    optional ``set_epoch(epoch)`` is called per epoch), score it on ``valid_set``, write
+    """Train ``cfg.model`` on ``train_set`` (items ``(noisy, clean)`` of equal length, or
+    ``(mix (C, T), stems (S, C, T))`` for a separator; an optional ``set_epoch(epoch)`` is
+    called per epoch), score it on ``valid_set``, write
     checkpoints, the CSV log and the exported model to ``out_dir``. ``init`` starts a new run
     from the weights of a file written by ``save`` (fine-tuning; the optimiser starts afresh).
 
@@ -242,9 +295,11 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
     elif ckpt_path.exists():
         raise ValueError(f"{out} already holds a run (checkpoint.pt); pass resume=True "
                          "(--resume) or choose another output folder")
+    fields = log_fields(model)
+    separator = is_separator(model)
     if step == 0:
         with open(out / "log.csv", "w", newline="") as fh:
-            csv.DictWriter(fh, LOG_FIELDS).writeheader()
+            csv.DictWriter(fh, fields).writeheader()
     (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
 
     n_items = len(train_set)
@@ -277,7 +332,10 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
             noisy, clean = noisy.to(device), clean.to(device)
             with autocast:
                 est = model(noisy)
-            loss = denoise_loss(est.float(), clean, cfg.mrstft_weight)
+            if separator:  # (mix, stems)
+                loss = separation_loss(est.float(), clean, noisy, cfg.mrstft_weight)
+            else:
+                loss = denoise_loss(est.float(), clean, cfg.mrstft_weight)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {float(loss)} at step {step}")
             opt.zero_grad(set_to_none=True)
@@ -290,8 +348,9 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
             running_n += 1
             if bar is not None:
                 bar.update(1)
+                key = "valid_usdr" if separator else "valid_si_snr"
                 bar.set_postfix(loss=f"{loss.item():.3f}", **(
-                    {"val_si_snr": f"{metrics['valid_si_snr']:.2f}"} if metrics else {}))
+                    {key[6:]: f"{metrics[key]:.2f}"} if metrics else {}))
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                 _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                               "step": step, "config": dataclasses.asdict(cfg)}, ckpt_path)
@@ -302,7 +361,7 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
                        "seconds": time.perf_counter() - t0}
                 running, running_n = 0.0, 0
                 with open(out / "log.csv", "a", newline="") as fh:
-                    csv.DictWriter(fh, LOG_FIELDS).writerow(row)
+                    csv.DictWriter(fh, fields).writerow(row)
                 if on_log is not None:
                     on_log(row)
             if step >= cfg.steps:
@@ -341,9 +400,17 @@ def plot_curves(log_csv: str | os.PathLike, png: str | os.PathLike) -> None:
     a.set_xlabel("step")
     a.set_ylabel("loss (−SI-SNR + MR-STFT)")
     a.legend()
-    b.plot(steps, [r["valid_si_snr_gain"] for r in rows])
+    if "valid_usdr" in rows[0]:  # a separator
+        for key in [k for k in rows[0] if k.startswith("valid_usdr")]:
+            if key != "valid_usdr_gain":
+                b.plot(steps, [r[key] for r in rows], label=key[len("valid_usdr_"):] or "mean")
+        b.legend()
+        b.set_ylabel("validation uSDR (dB)")
+        a.set_ylabel("loss (−SDR + MR-STFT)")
+    else:
+        b.plot(steps, [r["valid_si_snr_gain"] for r in rows])
+        b.set_ylabel("validation ΔSI-SNR (dB)")
     b.set_xlabel("step")
-    b.set_ylabel("validation ΔSI-SNR (dB)")
     fig.tight_layout()
     fig.savefig(png, dpi=100)
     plt.close(fig)
@@ -359,11 +426,14 @@ def write_card(model: nn.Module, cfg: TrainConfig, out: Path, metrics: dict[str,
         f"- architecture: {type(model).__name__}, config `{json.dumps(mcfg.to_dict())}`",
         f"- parameters: {model.num_parameters():,}",
         f"- MACs per second of audio: {model.macs_per_second() / 1e9:.3f} G",
-        f"- sample rate: {mcfg.sample_rate} Hz; algorithmic latency: {mcfg.n_fft - 1} samples "
-        f"({latency_ms:.1f} ms)",
+        (f"- sample rate: {mcfg.sample_rate} Hz; algorithmic latency: {mcfg.n_fft - 1} samples "
+         f"({latency_ms:.1f} ms)" if getattr(mcfg, "causal", True) else
+         f"- sample rate: {mcfg.sample_rate} Hz; offline (bidirectional over time: chunks of a "
+         "file, overlap-added)"),
         f"- training: {cfg.steps} steps of {cfg.batch_size} × {cfg.segment_seconds:g} s, AdamW "
         f"lr {cfg.lr:g} (warm-up {cfg.warmup_steps}, cosine), clip {cfg.clip_grad:g}, loss "
-        f"−SI-SNR + {cfg.mrstft_weight:g} × MR-STFT, seed {cfg.seed}",
+        f"{'−SDR per stem' if is_separator(model) else '−SI-SNR'} + {cfg.mrstft_weight:g} × "
+        f"MR-STFT, seed {cfg.seed}",
         f"- training data: {data_note or '(not recorded)'}",
         "",
         "## Validation (the fixed validation mixtures of the training corpus)", "",

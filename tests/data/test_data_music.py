@@ -1,0 +1,266 @@
+"""The music stem generator: song plans, MIDI, soundfont splits, rendered stems, StemDataset."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+from hushboard.data.music import (
+    STEMS,
+    TPQ,
+    StemDataset,
+    build_music,
+    find_soundfonts,
+    plan_song,
+    song_midi,
+    soundfont_splits,
+)
+
+
+def require_fluidsynth() -> None:
+    from data_helpers import require_tts
+
+    require_tts()  # fluidsynth + a GM soundfont (and the TTS engines festival sings with)
+
+
+def test_plan_is_a_function_of_the_seed():
+    a, b, c = plan_song(11, 20.0), plan_song(11, 20.0), plan_song(12, 20.0)
+    assert a == b
+    assert a != c
+    # roles: drums on MIDI channel 10, a voice program for the vocals, basses low
+    drums = [p for p in a.parts if p.stem == "drums"]
+    assert len(drums) == 1 and drums[0].channel == 9
+    for seed in range(30):
+        plan = plan_song(seed, 20.0)
+        assert plan.bars * 4 * 60 / plan.tempo_bpm >= 20.0
+        assert sum(n for _, _, n in plan.sections) == plan.bars
+        for p in plan.parts:
+            assert p.stem in STEMS
+            if p.stem == "vocals":
+                assert p.program in (52, 53, 54, 85)
+            if p.stem == "bass":
+                assert max(n[2] for n in p.notes) <= 64
+            assert all(0 <= n[2] <= 127 and 1 <= n[3] <= 127 and n[1] > 0 for n in p.notes)
+    with pytest.raises(ValueError, match="seconds"):
+        plan_song(1, 0.0)
+
+
+def test_sung_vocals_only_with_festival():
+    sung = [plan_song(s, 20.0, festival=True, sung_prob=1.0) for s in range(8)]
+    assert any(p.sung for p in sung)
+    for p in sung:
+        assert not any(q.stem == "vocals" for q in p.parts)  # no MIDI voice beside the singer
+        for start, notes in p.sung or []:
+            assert notes[0][0] == start and all(isinstance(w, str) and w for *_, w in notes)
+    assert not any(plan_song(s, 20.0, festival=False).sung for s in range(8))
+
+
+def test_midi_per_stem():
+    plan = plan_song(5, 10.0)
+    for stem in STEMS:
+        data = song_midi(plan, stem)
+        if data is None:
+            assert not any(p.stem == stem and p.notes for p in plan.parts)
+            continue
+        assert data[:4] == b"MThd" and data[14:18] == b"MTrk"
+        fmt, ntrk, tpq = int.from_bytes(data[8:10], "big"), int.from_bytes(
+            data[10:12], "big"), int.from_bytes(data[12:14], "big")
+        assert (fmt, ntrk, tpq) == (0, 1, TPQ)
+        length = int.from_bytes(data[18:22], "big")
+        assert len(data) == 22 + length and data.endswith(b"\x00\xff\x2f\x00")
+        n_on = sum(len(p.notes) for p in plan.parts if p.stem == stem)
+        # every note-on status byte of the stem's channels (running status is not used)
+        chans = {p.channel for p in plan.parts if p.stem == stem}
+        ons = sum(data.count(bytes([0x90 | c])) for c in chans)
+        assert ons >= n_on
+
+
+def test_soundfont_split_rule():
+    s = soundfont_splits(["A", "B", "TimGM6mb"])
+    assert s == {"train": ["A", "B"], "valid": ["TimGM6mb"], "test": ["TimGM6mb"]}
+    assert soundfont_splits(["A", "B"]) == {"train": ["A"], "valid": ["B"], "test": ["B"]}
+    assert soundfont_splits(["A"]) == {"train": ["A"], "valid": ["A"], "test": ["A"]}
+    assert soundfont_splits(["A", "B", "C"], ["A"])["train"] == ["B", "C"]
+    with pytest.raises(ValueError, match="not among"):
+        soundfont_splits(["A", "B"], ["Z"])
+    with pytest.raises(ValueError, match="none is left"):
+        soundfont_splits(["A", "B"], ["A", "B"])
+    with pytest.raises(ValueError, match="no soundfont"):
+        soundfont_splits([])
+
+
+@pytest.fixture(scope="module")
+def tiny_music(tmp_path_factory):
+    require_fluidsynth()
+    fonts = find_soundfonts()
+    root = tmp_path_factory.mktemp("music")
+    rows = build_music(root, songs=(3, 1, 1), seconds=4.0, seed=5, workers=2, progress=False)
+    return root, rows, fonts
+
+
+def _read(path):
+    from hushboard.io import read_audio
+
+    a, sr = read_audio(path)
+    assert sr == 44100
+    return a
+
+
+def test_rendered_songs_layout_sum_and_splits(tiny_music):
+    root, rows, fonts = tiny_music
+    meta = json.loads((root / "music.json").read_text())
+    assert meta["stems"] == list(STEMS) and meta["sample_rate"] == 44100
+    by_split = meta["soundfont_splits"]
+    if len(fonts) > 1:  # the test split's timbres were never heard in training
+        assert not set(by_split["train"]) & set(by_split["test"])
+    names = {split: [r["song"] for r in rows if r["split"] == split] for split in by_split}
+    assert [len(names[s]) for s in ("train", "valid", "test")] == [3, 1, 1]
+    assert not set(names["train"]) & set(names["test"])
+    for split in ("train", "valid", "test"):
+        with open(root / split / "metadata.csv", newline="") as fh:
+            meta_rows = list(csv.DictReader(fh))
+        assert [r["song"] for r in meta_rows] == names[split]
+        for r in meta_rows:
+            assert r["soundfont"] in by_split[split]
+    seeds = [r["seed"] for r in rows]
+    assert len(set(seeds)) == len(seeds)
+    for r in rows:
+        mix = _read(root / r["split"] / "mix" / f"{r['song']}.flac")
+        stems = [_read(root / r["split"] / "stems" / r["song"] / f"{s}.flac") for s in STEMS]
+        assert mix.shape == (2, 4 * 44100) and all(s.shape == mix.shape for s in stems)
+        assert np.abs(mix).max() <= 0.96
+        # 24-bit files: the stems sum to the mix within four quantisation steps
+        assert np.abs(sum(stems) - mix).max() < 4 * 2.0 ** -23
+        playing = [s for s in stems if np.abs(s).max() > 1e-3]
+        assert len(playing) >= 3  # drums, bass and other at least
+
+
+def test_generation_is_deterministic(tiny_music, tmp_path):
+    root, rows, _ = tiny_music
+    again = build_music(tmp_path, songs=(1, 0, 0), seconds=4.0, seed=5, workers=1,
+                        progress=False)
+    assert again[0] == rows[0]
+    for s in STEMS:
+        a = _read(root / "train" / "stems" / "train_00000" / f"{s}.flac")
+        b = _read(tmp_path / "train" / "stems" / "train_00000" / f"{s}.flac")
+        np.testing.assert_array_equal(a, b)
+
+
+def test_resume_keeps_finished_songs(tiny_music, tmp_path):
+    root, _, _ = tiny_music
+    shutil.copytree(root / "train", tmp_path / "train")
+    mix = tmp_path / "train" / "mix" / "train_00000.flac"
+    before = mix.stat().st_mtime_ns
+    build_music(tmp_path, songs=(1, 0, 0), seconds=4.0, seed=5, workers=1, progress=False)
+    assert mix.stat().st_mtime_ns == before
+
+
+def test_build_music_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="songs"):
+        build_music(tmp_path, songs=(1, 1))
+    with pytest.raises(ValueError, match="seconds"):
+        build_music(tmp_path, songs=(1, 0, 0), seconds=0)
+    with pytest.raises(ValueError, match="soundfont"):
+        build_music(tmp_path, songs=(1, 0, 0), soundfonts=[str(tmp_path / "none.sf2")])
+
+
+def test_stem_dataset(tiny_music):
+    root, _, _ = tiny_music
+    ds = StemDataset(root, "train", seconds=1.0, seed=2)
+    assert len(ds) == 3 * 4  # whole songs' worth of 1 s segments
+    mix, stems = ds[0]
+    assert mix.shape == (2, 44100) and stems.shape == (4, 2, 44100)
+    assert mix.dtype == np.float32 and stems.dtype == np.float32
+    np.testing.assert_allclose(stems.sum(0), mix, atol=1e-6)
+    _, s2 = ds[0]
+    np.testing.assert_array_equal(s2, stems)  # a function of (seed, split, epoch, index)
+    ds.set_epoch(1)
+    assert any(not np.array_equal(ds[i][1], StemDataset(root, "train", seconds=1.0, seed=2)[i][1])
+               for i in range(4))
+    valid = StemDataset(root, "valid", seconds=1.0, seed=2, items=3)
+    valid.set_epoch(4)  # fixed: no epochs, no augmentation
+    v0 = valid[0]
+    valid.set_epoch(0)
+    np.testing.assert_array_equal(valid[0][1], v0[1])
+    # without remixing or gains, an item is one stretch of one song: its stem files' samples
+    plain = StemDataset(root, "valid", seconds=1.0, seed=2, remix_prob=0.0, gain_db=0.0)
+    mix, stems = plain[0]
+    files = [_read(root / "valid" / "stems" / "valid_00000" / f"{s}.flac") for s in STEMS]
+    j = int(np.argmax([np.abs(x).max() for x in stems]))
+    probe = stems[j, 0, 2000:2016]
+    hits = [k for k in range(files[j].shape[1] - 44100 + 1)
+            if np.array_equal(files[j][0, k + 2000:k + 2016], probe)]
+    assert any(all(np.array_equal(f[:, k:k + 44100], x) for f, x in zip(files, stems))
+               for k in hits)
+    with pytest.raises(IndexError):
+        plain[len(plain)]
+    with pytest.raises(ValueError, match="split"):
+        StemDataset(root, "dev")
+    with pytest.raises(ValueError, match="no valid songs|no test songs|no train songs|missing"):
+        StemDataset(root / "nowhere", "train")
+
+
+def test_train_separator_end_to_end(tiny_music, tmp_path):
+    """`hushboard train bsrnn-music-44k-lite` on the rendered songs: a separator log, an
+    exported model that `hushboard.separate` runs."""
+    from hushboard.cli import main
+    from hushboard.models import BSRNN
+    from hushboard.separation import separate
+
+    root, _, _ = tiny_music
+    out = tmp_path / "run"
+    rc = main(["train", "bsrnn-music-44k-lite", "--data", str(root), "--out", str(out),
+               "--steps", "2", "--batch-size", "2", "--segment-seconds", "0.5",
+               "--valid-items", "2", "--valid-every", "2", "--checkpoint-every", "2",
+               "--warmup-steps", "1", "--quiet"])
+    assert rc == 0
+    with open(out / "log.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["step"]) for r in rows] == [2]
+    assert {"valid_usdr", "valid_usdr_gain", *(f"valid_usdr_{s}" for s in STEMS)} <= set(rows[0])
+    assert np.isfinite(float(rows[0]["valid_usdr"]))
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "−SDR per stem" in card and "offline" in card and "training songs" in card
+    model = BSRNN.load(out / "model.safetensors")
+    assert model.config.stems == STEMS
+    x = _read(root / "test" / "mix" / "test_00000.flac")[:, :44100]
+    y = separate(x, 44100, model=str(out / "model.safetensors"))
+    assert set(y) == set(STEMS) and all(v.shape == x.shape for v in y.values())
+
+
+def _shipped_separators():
+    from hushboard.separation import shipped_separators
+
+    return shipped_separators()
+
+
+@pytest.mark.parametrize("name", sorted(_shipped_separators()))
+def test_shipped_separator_beats_the_mix(name, tiny_music):
+    """The shipped separator, by name, on held-out songs (the test split's soundfont was never
+    heard in training): every stem's uSDR above the mixture's, and the mean well above."""
+    import os
+
+    from hushboard.metrics import usdr
+    from hushboard.separation import separate
+
+    path = _shipped_separators()[name]
+    assert os.path.isfile(path[:-len(".safetensors")] + ".md"), "model card missing"
+    assert os.path.getsize(path) <= 8 * 2 ** 20
+    root, rows, _ = tiny_music
+    gains = {s: [] for s in STEMS}
+    for r in rows:
+        if r["split"] == "train":
+            continue
+        mix = _read(root / r["split"] / "mix" / f"{r['song']}.flac")
+        est = separate(mix, 44100, model=name)
+        for s in STEMS:
+            ref = _read(root / r["split"] / "stems" / r["song"] / f"{s}.flac")
+            if np.abs(ref).max() < 1e-3:
+                continue  # a silent stem (an instrumental song's vocals)
+            gains[s].append(usdr(ref, est[s]) - usdr(ref, mix))
+    mean = {s: float(np.mean(g)) for s, g in gains.items() if g}
+    assert all(g > 0 for g in mean.values()), mean
+    assert np.mean(list(mean.values())) > 3.0, mean
