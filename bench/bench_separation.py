@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["# hushboard music separation benchmark", "", *H.header_lines(), "",
              f"## A {seconds:g} s stereo song at 44.1 kHz, one thread ({which}; chunks of "
              f"{chunk:g} s)", "",
-             H.markdown_table(["case", "median", "RTF", "vs hushboard"], rows), "",
+             H.markdown_table(["case", "median (ms)", "RTF", "vs hushboard"], rows), "",
              f"hushboard kernels vs torch eager, max relative difference over stems: {err:.1e}",
              f"target: RTF <= 0.33 (3 min in under 1 min): "
              f"{'met' if base / seconds <= 0.33 else 'missed'} "
