@@ -552,16 +552,17 @@ def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "def
             progress(0.99 * fraction)
 
     # the network, in separate_long's chunks and cross-fades
+    # (on the model's device; one copy back to the CPU at the end)
+    dev = net.window.device
     with torch.inference_mode():
-        est = net.separate_long(xb.to(net.window.device), chunk_seconds=chunk_seconds,
-                                overlap_seconds=overlap_seconds,
-                                progress=lambda f: report((1 - wiener_share) * f)).cpu()
-        dev = net.window.device
+        xd = xb.to(dev)
+        est = net.separate_long(xd, chunk_seconds=chunk_seconds, overlap_seconds=overlap_seconds,
+                                progress=lambda f: report((1 - wiener_share) * f))
         if wiener:
-            est = wiener_filter(xb.to(dev), est.to(dev), n_fft=cfg.n_fft,
-                                hop_length=cfg.hop_length,
+            est = wiener_filter(xd, est, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
                                 window=cfg.window, iterations=1,
-                                progress=lambda f: report(1 - wiener_share * (1 - f))).cpu()
+                                progress=lambda f: report(1 - wiener_share * (1 - f)))
+        est = est.cpu()
 
     # back to the input's channels, rate and length
     index = [cfg.stems.index(s) for s in wanted]

@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from hushboard.data.corpus import SPLITS
 from hushboard.data.noise import _vlq  # MIDI variable-length quantities
 
 __all__ = [
@@ -69,7 +70,6 @@ __all__ = [
 
 STEMS = ("vocals", "drums", "bass", "other")
 SAMPLE_RATE = 44100
-SPLITS = ("train", "valid", "test")
 
 # The General MIDI soundfonts Debian ships (package: file). FluidR3Mono is FluidR3 resampled to
 # mono, so it trains beside FluidR3; TimGM6mb is the default held-out timbre.
@@ -810,7 +810,6 @@ class StemDataset:
         total = sum(self.frames.values())
         self.items = items if items is not None else max(1, int(total // self.n))
         self.epoch = 0
-        self.snr_db = (0.0, 0.0)  # (unused; keeps the training CLI's note generic)
 
     def _frames(self, song: str) -> int:
         from pedalboard.io import AudioFile

@@ -177,7 +177,8 @@ def _collate(items: list) -> tuple[Tensor, Tensor]:
 
 
 def _usdr(estimate: Tensor, reference: Tensor) -> Tensor:
-    """Utterance-level SDR per (item, stem) as in the SDX challenges (eps 1e-7)."""
+    """Utterance-level SDR per (item, stem) as in the SDX challenges (eps 1e-7): the batched
+    torch form of ``hushboard.metrics.usdr``."""
     num = reference.pow(2).sum((-2, -1)) + 1e-7
     return 10 * torch.log10(num / ((reference - estimate).pow(2).sum((-2, -1)) + 1e-7))
 
