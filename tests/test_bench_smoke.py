@@ -88,3 +88,15 @@ def test_bench_separation_quick(tmp_path):
                  "max relative difference"):
         assert text in stdout
     assert "music separation benchmark" in out.read_text(encoding="utf-8")
+
+
+def test_bench_cuda_quick_on_the_cpu(tmp_path):
+    """bench_cuda.py's GPU cases run on the CPU (the script itself is checked; its figures
+    need a GPU: see bench/RESULTS.md)."""
+    out = tmp_path / "cuda.md"
+    stdout = _run_quick("bench_cuda.py", out, "--device", "cpu", timeout=300)
+    for section in ("## Complex conv", "## Band split / band mask", "## LSTM time path",
+                    "## Streamed causal BSRNN"):
+        assert section in stdout
+    assert "four/hb" in stdout and "loop/hb" in stdout and "torch/hb" in stdout
+    assert "hushboard CUDA kernels benchmark" in out.read_text(encoding="utf-8")

@@ -280,11 +280,15 @@ def test_bad_arguments(model, bad, kwargs, exc, match):
         separate(audio, rate, **args)
 
 
-def test_cuda_needs_a_gpu(model_path):
+def test_cuda_without_a_gpu_falls_back_to_the_cpu(model_path):
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
-    with pytest.raises(ValueError, match="no CUDA device"):
-        separate(song(0.1), SR, model=model_path, device="cuda")
+    x = song(0.1)
+    with pytest.warns(RuntimeWarning, match="running on the CPU"):
+        gpu = separate(x, SR, model=model_path, device="cuda")
+    cpu = separate(x, SR, model=model_path)
+    for stem in cpu:
+        np.testing.assert_array_equal(gpu[stem], cpu[stem])
 
 
 # ---- models and the weights folder ---------------------------------------------------------------

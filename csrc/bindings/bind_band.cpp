@@ -12,6 +12,7 @@
 
 #include "hushboard/band.h"
 #include "hushboard/common.h"
+#include "hushboard/cuda.h"
 
 namespace py = pybind11;
 
@@ -285,4 +286,48 @@ void bind_band(py::module_& m) {
       py::arg("w1").noconvert(), py::arg("b1").noconvert(), py::arg("w2").noconvert(),
       py::arg("b2").noconvert(), py::arg("glu"), py::arg("eps"), py::arg("x").noconvert(),
       "Scalar float64 band mask (the C++ truth)");
+
+  // ---- CUDA (device pointers, a cudaStream_t as an integer; weights transposed, see cuda.h)
+  // and the same kernels' block bodies run on the host (host pointers, stream ignored) ----
+  m.def(
+      "band_split_cuda",
+      [](bool emulated, std::vector<int64_t> band_dims, int64_t N, uintptr_t gamma,
+         uintptr_t beta, uintptr_t weight_t, uintptr_t bias, float eps, uintptr_t x, int64_t S,
+         int64_t ldx, uintptr_t y, uintptr_t stream) {
+        const int64_t K = int64_t(band_dims.size());
+        auto f = [](uintptr_t v) { return reinterpret_cast<const float*>(v); };
+        py::gil_scoped_release nogil;
+        if (emulated)
+          hb::band_split_cuda_emulated(band_dims.data(), K, N, f(gamma), f(beta), f(weight_t),
+                                       f(bias), eps, f(x), S, ldx, reinterpret_cast<float*>(y));
+        else
+          hb::band_split_cuda(band_dims.data(), K, N, f(gamma), f(beta), f(weight_t), f(bias),
+                              eps, f(x), S, ldx, reinterpret_cast<float*>(y),
+                              reinterpret_cast<void*>(stream));
+      },
+      py::arg("emulated"), py::arg("band_dims"), py::arg("N"), py::arg("gamma"), py::arg("beta"),
+      py::arg("weight_t"), py::arg("bias"), py::arg("eps"), py::arg("x"), py::arg("S"),
+      py::arg("ldx"), py::arg("y"), py::arg("stream") = 0);
+  m.def(
+      "band_mask_cuda",
+      [](bool emulated, std::vector<int64_t> out_dims, int64_t N, int64_t hidden, bool glu,
+         uintptr_t gamma, uintptr_t beta, uintptr_t w1_t, uintptr_t b1, uintptr_t w2_t,
+         uintptr_t b2, float eps, uintptr_t x, int64_t S, uintptr_t y, int64_t ldy,
+         uintptr_t stream) {
+        const int64_t K = int64_t(out_dims.size());
+        auto f = [](uintptr_t v) { return reinterpret_cast<const float*>(v); };
+        py::gil_scoped_release nogil;
+        if (emulated)
+          hb::band_mask_cuda_emulated(out_dims.data(), K, N, hidden, glu, f(gamma), f(beta),
+                                      f(w1_t), f(b1), f(w2_t), f(b2), eps, f(x), S,
+                                      reinterpret_cast<float*>(y), ldy);
+        else
+          hb::band_mask_cuda(out_dims.data(), K, N, hidden, glu, f(gamma), f(beta), f(w1_t),
+                             f(b1), f(w2_t), f(b2), eps, f(x), S, reinterpret_cast<float*>(y),
+                             ldy, reinterpret_cast<void*>(stream));
+      },
+      py::arg("emulated"), py::arg("out_dims"), py::arg("N"), py::arg("hidden"), py::arg("glu"),
+      py::arg("gamma"), py::arg("beta"), py::arg("w1_t"), py::arg("b1"), py::arg("w2_t"),
+      py::arg("b2"), py::arg("eps"), py::arg("x"), py::arg("S"), py::arg("y"), py::arg("ldy"),
+      py::arg("stream") = 0);
 }

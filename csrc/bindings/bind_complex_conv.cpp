@@ -12,6 +12,7 @@
 
 #include "hushboard/common.h"
 #include "hushboard/complex_conv.h"
+#include "hushboard/cuda.h"
 #include "hushboard/gemm.h"
 
 namespace py = pybind11;
@@ -178,6 +179,48 @@ void bind_complex_conv(py::module_& m) {
       py::arg("out_channels"), py::arg("kernel"), py::arg("stride"), py::arg("dilation"),
       py::arg("padding"), py::arg("output_padding"),
       "Host pointers (0 = no bias): fused float32 kernels, scalar reference for float64");
+
+  // ---- CUDA (device pointers, a cudaStream_t as an integer) and its host emulation ----
+  m.def(
+      "complex_conv_forward_cuda",
+      [](bool transposed, uintptr_t x, int64_t B, int64_t F, int64_t T, uintptr_t wr,
+         uintptr_t wi, uintptr_t br, uintptr_t bi, uintptr_t y, uintptr_t stream, int64_t cin,
+         int64_t cout, Pair kernel, Pair stride, Pair dilation, Quad padding,
+         Pair output_padding) {
+        hb::ComplexConvParams p =
+            make_params(cin, cout, kernel, stride, dilation, padding, output_padding);
+        py::gil_scoped_release nogil;
+        hb::complex_conv_forward_cuda(transposed, ptr<const float>(x), B, F, T,
+                                      ptr<const float>(wr), ptr<const float>(wi),
+                                      ptr<const float>(br), ptr<const float>(bi), ptr<float>(y),
+                                      p, reinterpret_cast<void*>(stream));
+      },
+      py::arg("transposed"), py::arg("x"), py::arg("batch"), py::arg("F"), py::arg("T"),
+      py::arg("weight_real"), py::arg("weight_imag"), py::arg("bias_real"),
+      py::arg("bias_imag"), py::arg("out"), py::arg("stream"), py::arg("in_channels"),
+      py::arg("out_channels"), py::arg("kernel"), py::arg("stride"), py::arg("dilation"),
+      py::arg("padding"), py::arg("output_padding"),
+      "Device pointers (0 = no bias), float32, queued on `stream`");
+  m.def(
+      "complex_conv_forward_cuda_emulated",
+      [](bool transposed, uintptr_t x, int64_t B, int64_t F, int64_t T, uintptr_t wr,
+         uintptr_t wi, uintptr_t br, uintptr_t bi, uintptr_t y, int64_t cin, int64_t cout,
+         Pair kernel, Pair stride, Pair dilation, Quad padding, Pair output_padding,
+         int grid_z_limit) {
+        hb::ComplexConvParams p =
+            make_params(cin, cout, kernel, stride, dilation, padding, output_padding);
+        py::gil_scoped_release nogil;
+        hb::complex_conv_forward_cuda_emulated(
+            transposed, ptr<const float>(x), B, F, T, ptr<const float>(wr),
+            ptr<const float>(wi), ptr<const float>(br), ptr<const float>(bi), ptr<float>(y), p,
+            grid_z_limit);
+      },
+      py::arg("transposed"), py::arg("x"), py::arg("batch"), py::arg("F"), py::arg("T"),
+      py::arg("weight_real"), py::arg("weight_imag"), py::arg("bias_real"),
+      py::arg("bias_imag"), py::arg("out"), py::arg("in_channels"), py::arg("out_channels"),
+      py::arg("kernel"), py::arg("stride"), py::arg("dilation"), py::arg("padding"),
+      py::arg("output_padding"), py::arg("grid_z_limit") = 65535,
+      "The CUDA kernel's block body run on the host (host pointers; tests without a GPU)");
 
   bind_plan<hb::ComplexConv2dPlan>(
       m, "ComplexConv2dPlan", false,

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hushboard/common.h"
+#include "hushboard/cuda.h"
 #include "hushboard/rnn.h"
 #include "hushboard/rnn_train.h"
 
@@ -249,4 +250,26 @@ void bind_rnn(py::module_& m) {
            py::arg("dhT"), py::arg("dcT"), py::arg("dx"), py::arg("dx_seq"), py::arg("dx_pos"),
            py::arg("dw_ih"), py::arg("dw_hh"), py::arg("dbias"), py::arg("dh0"),
            py::arg("dc0"), py::arg("workspace"), py::arg("n_threads") = 1);
+
+  // ---- CUDA recurrence (device pointers, a cudaStream_t as an integer; 0 = null pointer) and
+  // the same kernel's block body run on the host (host pointers; smem_limit emulates a device) --
+  m.def(
+      "rnn_forward_cuda",
+      [](bool emulated, bool gru, uintptr_t gx, uintptr_t w_t, uintptr_t b_hh, uintptr_t h0,
+         uintptr_t c0, int64_t S, int64_t L, int64_t H, bool reverse, uintptr_t y,
+         uintptr_t h_n, uintptr_t c_n, uintptr_t stream, int64_t smem_limit) {
+        auto f = [](uintptr_t v) { return reinterpret_cast<const float*>(v); };
+        auto o = [](uintptr_t v) { return reinterpret_cast<float*>(v); };
+        py::gil_scoped_release nogil;
+        if (emulated)
+          hb::rnn_forward_cuda_emulated(gru, f(gx), f(w_t), f(b_hh), f(h0), f(c0), S, L, H,
+                                        reverse, o(y), o(h_n), o(c_n), smem_limit);
+        else
+          hb::rnn_forward_cuda(gru, f(gx), f(w_t), f(b_hh), f(h0), f(c0), S, L, H, reverse,
+                               o(y), o(h_n), o(c_n), reinterpret_cast<void*>(stream));
+      },
+      py::arg("emulated"), py::arg("gru"), py::arg("gx"), py::arg("w_t"), py::arg("b_hh"),
+      py::arg("h0"), py::arg("c0"), py::arg("S"), py::arg("L"), py::arg("H"),
+      py::arg("reverse"), py::arg("y"), py::arg("h_n"), py::arg("c_n"), py::arg("stream") = 0,
+      py::arg("smem_limit") = 227 * 1024);
 }

@@ -197,6 +197,35 @@ void bind_stft(py::module_& m) {
       py::arg("center"), py::arg("normalized"), py::arg("onesided"), py::arg("kind"),
       py::arg("power"));
 
+  // ---- the CUDA kernels' block bodies run on the host (host pointers; tests without a GPU) ----
+  m.def(
+      "stft_forward_cuda_emulated",
+      [](uintptr_t x, int64_t batch, int64_t length, uintptr_t w, uintptr_t out,
+         int64_t smem_limit, int grid_y_limit, int64_t n_fft, int64_t hop, bool center,
+         int pad_mode, bool normalized, bool onesided, int kind, double power) {
+        StftParams p = make_params(n_fft, hop, center, pad_mode, normalized, onesided, kind, power);
+        py::gil_scoped_release nogil;
+        hb::stft_forward_cuda_emulated(ptr<const float>(x), batch, length, ptr<const float>(w),
+                                       ptr<float>(out), p, smem_limit, grid_y_limit);
+      },
+      py::arg("x"), py::arg("batch"), py::arg("length"), py::arg("window"), py::arg("out"),
+      py::arg("smem_limit"), py::arg("grid_y_limit"), HB_PARAM_ARGS);
+  m.def(
+      "istft_forward_cuda_emulated",
+      [](uintptr_t spec, int64_t batch, int64_t n_frames, uintptr_t w, uintptr_t out,
+         int64_t length, int64_t smem_limit, int grid_y_limit, int64_t n_fft, int64_t hop,
+         bool center, bool normalized, bool onesided, int kind, double power) {
+        StftParams p = make_params(n_fft, hop, center, 0, normalized, onesided, kind, power);
+        py::gil_scoped_release nogil;
+        hb::istft_forward_cuda_emulated(ptr<const float>(spec), batch, n_frames,
+                                        ptr<const float>(w), ptr<float>(out), length, p,
+                                        smem_limit, grid_y_limit);
+      },
+      py::arg("spec"), py::arg("batch"), py::arg("n_frames"), py::arg("window"), py::arg("out"),
+      py::arg("length"), py::arg("smem_limit"), py::arg("grid_y_limit"), py::arg("n_fft"),
+      py::arg("hop_length"), py::arg("center"), py::arg("normalized"), py::arg("onesided"),
+      py::arg("kind"), py::arg("power"));
+
   // ---- streaming cost measured inside C++ (for bench/: no Python per hop) ----
   m.def(
       "stream_cost_ns",

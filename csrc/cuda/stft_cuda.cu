@@ -35,6 +35,9 @@
 #include <stdexcept>
 #include <string>
 
+#include <vector>
+
+#include "emu.h"
 #include "hushboard/common.h"
 #include "hushboard/cuda.h"
 #include "hushboard/stft.h"
@@ -653,6 +656,24 @@ inline void check_cuda(cudaError_t e, const char* what) {
   }
 }
 
+// The host emulator's context (see emu.h): the same block bodies, one OS thread per CUDA thread.
+struct EmuCtx {
+  int tx, ty, bx, by, gdy;
+  float2* smem;
+  const emu::Thread* t;
+  // host-only in practice; the device pass never instantiates a body with this context
+  HB_HD void sync() const {
+#ifndef __CUDA_ARCH__
+    t->sync();
+#endif
+  }
+};
+
+inline void host_twiddles(std::vector<float2>& tw, const FftPlan& plan) {
+  tw.resize(size_t(plan.m));
+  for (int i = 0; i < plan.m; ++i) tw[size_t(i)] = twiddle_value(i, plan.n);
+}
+
 // A stream-ordered scratch allocation, freed on the same stream.
 class StreamBuffer {
  public:
@@ -840,6 +861,58 @@ void istft_forward_cuda(const float* spec, int64_t batch, int64_t n_frames, cons
   const OlaArgs o = make_ola_args(frames, batch, n_frames, window, out, length, p);
   istft_ola_kernel<<<dim3(unsigned(ola_blocks), gy), dim3(kOlaThreads), 0, st>>>(o);
   check_cuda(cudaGetLastError(), "istft_forward_cuda overlap-add kernel launch");
+}
+
+// ---- host emulation (tests without a GPU; see emu.h) ---------------------------------------------
+void stft_forward_cuda_emulated(const float* x, int64_t batch, int64_t length, const float* window,
+                                float* out, const StftParams& p, int64_t smem_limit,
+                                int grid_y_limit) {
+  using namespace cuda_stft;
+  stft_check_params(p);
+  HB_CHECK(batch >= 0, "batch must be >= 0 (got " + std::to_string(batch) + ")");
+  HB_CHECK(grid_y_limit >= 1, "grid_y_limit must be >= 1");
+  const int64_t n_frames = stft_num_frames(p, length);
+  if (batch == 0 || n_frames == 0) return;
+  const Launch L = make_launch(p.n_fft, smem_limit);
+  std::vector<float2> tw;
+  host_twiddles(tw, L.plan);
+  const FwdArgs a = make_fwd_args(x, batch, length, window, out, p, L, tw.data(), n_frames);
+  const int groups = int((n_frames + L.F - 1) / L.F);
+  const int gy = int(batch < grid_y_limit ? batch : grid_y_limit);
+  emu::launch(emu::Dim3{groups, gy, 1}, emu::Dim3{L.T1, L.F, 1}, L.smem_bytes,
+              [&](const emu::Thread& t) {
+                EmuCtx c{t.thread.x, t.thread.y, t.block.x, t.block.y, t.grid_dim.y,
+                         static_cast<float2*>(t.smem), &t};
+                fwd_block(a, c);
+              });
+}
+
+void istft_forward_cuda_emulated(const float* spec, int64_t batch, int64_t n_frames,
+                                 const float* window, float* out, int64_t length,
+                                 const StftParams& p, int64_t smem_limit, int grid_y_limit) {
+  using namespace cuda_stft;
+  stft_check_params(p);
+  HB_CHECK(p.kind != SpecKind::Magnitude, "istft cannot invert a magnitude spectrum (no phase)");
+  HB_CHECK(batch >= 0 && n_frames >= 1 && length >= 0, "istft_forward_cuda_emulated: bad sizes");
+  HB_CHECK(grid_y_limit >= 1, "grid_y_limit must be >= 1");
+  if (batch == 0 || length == 0) return;
+  const Launch L = make_launch(p.n_fft, smem_limit);
+  std::vector<float2> tw;
+  host_twiddles(tw, L.plan);
+  std::vector<float> frames(size_t(batch) * size_t(n_frames) * size_t(p.n_fft));
+  const InvArgs a = make_inv_args(spec, batch, n_frames, window, frames.data(), p, L, tw.data());
+  const int groups = int((n_frames + L.F - 1) / L.F);
+  const int gy = int(batch < grid_y_limit ? batch : grid_y_limit);
+  emu::launch(emu::Dim3{groups, gy, 1}, emu::Dim3{L.T1, L.F, 1}, L.smem_bytes,
+              [&](const emu::Thread& t) {
+                EmuCtx c{t.thread.x, t.thread.y, t.block.x, t.block.y, t.grid_dim.y,
+                         static_cast<float2*>(t.smem), &t};
+                inv_block(a, c);
+              });
+  // the overlap-add kernel has no shared memory or barrier: one call per output sample
+  const OlaArgs o = make_ola_args(frames.data(), batch, n_frames, window, out, length, p);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < length; ++i) out[b * length + i] = ola_sample(o, b, i);
 }
 
 }  // namespace hb

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import platform
+import warnings
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from hushboard.ops._native import _C
 
-__all__ = ["BuildInfo", "build_info", "get_num_threads", "set_num_threads", "cuda_available"]
+__all__ = ["BuildInfo", "build_info", "cuda_available", "get_num_threads", "resolve_device",
+           "set_num_threads"]
 
 
 @dataclass(frozen=True)
@@ -55,3 +58,42 @@ def get_num_threads() -> int:
 def set_num_threads(num_threads: int) -> None:
     """Set the threads the CPU kernels use (>= 1)."""
     _C.set_num_threads(int(num_threads))
+
+
+def resolve_device(device: Any, name: str = "device"):
+    """The ``torch.device`` to run on for ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a
+    ``torch.device``).
+
+    ``"cuda"`` falls back to the CPU with a ``RuntimeWarning`` that says why when hushboard was
+    built without its CUDA kernels or torch sees no CUDA device. A CUDA index past the devices
+    present, another device type, or a non-string raises (naming ``name``).
+    """
+    import torch
+
+    if isinstance(device, torch.device):
+        dev = device
+    elif isinstance(device, str):
+        try:
+            dev = torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(f"{name} must be 'cpu' or 'cuda' (got {device!r}: {exc})") from None
+    else:
+        raise TypeError(f"{name} must be a string such as 'cpu' or 'cuda' (got "
+                        f"{type(device).__name__})")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"{name} must be 'cpu' or 'cuda' (got {device!r})")
+    if dev.type != "cuda":
+        return dev
+    why = None
+    if not _C.WITH_CUDA:
+        why = "hushboard was built without its CUDA kernels (nvcc was not found at install time)"
+    elif not torch.cuda.is_available():
+        why = "torch sees no CUDA device on this machine"
+    if why is not None:
+        warnings.warn(f"{name}={str(device)!r}: {why}; running on the CPU instead",
+                      RuntimeWarning, stacklevel=2)
+        return torch.device("cpu")
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"{name}={str(device)!r} but torch sees {torch.cuda.device_count()} "
+                         "CUDA device(s)")
+    return dev

@@ -118,8 +118,16 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
     from hushboard.fx.spec import make_denoiser, parse_chain
     from hushboard.io import process_file
 
+    from hushboard.backend import resolve_device
+
     inputs = [Path(p) for p in args.inputs]
     out = Path(args.output)
+    device = resolve_device(args.device, "--device")  # no GPU: a warning, then the CPU path
+    if device.type == "cuda" and args.chain:
+        raise ValueError("--chain runs on the CPU (pedalboard plugins); drop --device cuda or "
+                         "--chain")
+    if isinstance(args.batch_size, bool) or args.batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1 (got {args.batch_size})")
     make = (lambda: parse_chain(args.chain, args.model)) if args.chain else (
         lambda: make_denoiser(args.model))
     make()  # bad model or chain spec: fail before touching any file
@@ -140,6 +148,8 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
     for src, dst in zip(inputs, targets):
         if src.resolve() == dst.resolve():
             raise OSError(f"refusing to overwrite the input {src}; choose another output")
+    if device.type == "cuda":
+        return _denoise_on_device(inputs, targets, args.model, device, args.batch_size)
     for src, dst in zip(inputs, targets):
         t0 = time.perf_counter()
         info = process_file(make(), src, dst, chunk_seconds=args.chunk_seconds,
@@ -148,6 +158,49 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         rtf = dt / info["seconds"] if info["seconds"] else 0.0
         print(f"{src} -> {dst}: {info['seconds']:.1f} s, {info['channels']} ch, "
               f"{info['sample_rate']:g} Hz, {dt:.2f} s (real-time factor {rtf:.4f})")
+    return 0
+
+
+def _denoise_on_device(inputs, targets, model, device, batch_size: int) -> int:
+    """``hushboard denoise --device cuda``: files grouped by sample rate, read batch_size files
+    at a time, denoised in batches (``hushboard.batch.denoise_batch``), written with their
+    input's rate and channels; one throughput line at the end."""
+    from hushboard.batch import clock, denoise_batch, load_denoiser_model, throughput_line
+    from hushboard.io import audio_info, read_audio, write_audio
+
+    infos = [audio_info(p) for p in inputs]  # unreadable: OSError naming the file
+    by_rate: dict[float, list[int]] = {}
+    for k, info in enumerate(infos):
+        by_rate.setdefault(info["sample_rate"], []).append(k)
+    models = {}
+    total_audio, t_start = 0.0, clock()
+    for rate, ks in by_rate.items():
+        net = models.get(rate)
+        if net is None:
+            net = models[rate] = load_denoiser_model(model, sample_rate=rate, device=device)
+        for g in range(0, len(ks), batch_size):
+            group = ks[g:g + batch_size]
+            t0 = clock()
+            audio = [read_audio(inputs[k])[0] for k in group]
+            ys = denoise_batch(audio, rate, model=net, batch_size=batch_size)
+            for k, y in zip(group, ys):
+                tmp = targets[k].with_name(f".{targets[k].stem}.partial-{os.getpid()}"
+                                           f"{targets[k].suffix}")
+                try:
+                    write_audio(tmp, y, rate, bit_depth=24 if tmp.suffix.lower() == ".flac"
+                                else 32 if tmp.suffix.lower() == ".wav" else 16)
+                    os.replace(tmp, targets[k])
+                except BaseException:
+                    tmp.unlink(missing_ok=True)
+                    raise
+            seconds = sum(infos[k]["seconds"] for k in group)
+            total_audio += seconds
+            dt = clock() - t0
+            for k in group:
+                print(f"{inputs[k]} -> {targets[k]}: {infos[k]['seconds']:.1f} s, "
+                      f"{infos[k]['channels']} ch, {rate:g} Hz")
+            print(f"  batch of {len(group)} file(s): {throughput_line(seconds, dt, device)}")
+    print(f"{len(inputs)} file(s): {throughput_line(total_audio, clock() - t_start, device)}")
     return 0
 
 
@@ -165,7 +218,11 @@ def _cmd_separate(args: argparse.Namespace) -> int:
     if not args.chunk_seconds > 0 or not 0 <= args.overlap_seconds < args.chunk_seconds:
         raise ValueError(f"need --chunk-seconds > --overlap-seconds >= 0 (got "
                          f"{args.chunk_seconds:g}, {args.overlap_seconds:g})")
-    model = load_separator(args.model, device=args.device)  # no model, bad device: fail first
+    from hushboard.backend import resolve_device
+    from hushboard.batch import clock, throughput_line
+
+    device = resolve_device(args.device, "--device")  # no GPU: a warning, then the CPU
+    model = load_separator(args.model, device=device)  # no model: fail first
     available = model.config.stems
     if args.stems is None:
         stems = available
@@ -197,12 +254,13 @@ def _cmd_separate(args: argparse.Namespace) -> int:
                               "choose another output directory")
     out.mkdir(parents=True, exist_ok=True)
     bit_depth = 32 if args.format == "wav" else 24  # WAV: 32-bit float; FLAC: 24-bit PCM
+    t_start = clock()
     for src, dst, info in zip(inputs, dirs, infos):
         t0 = time.perf_counter()
         audio, sr = read_audio(src)
         result = separate(audio, sr, model=model, stems=stems, wiener=args.wiener,
                           chunk_seconds=args.chunk_seconds,
-                          overlap_seconds=args.overlap_seconds, device=args.device,
+                          overlap_seconds=args.overlap_seconds, device=device,
                           progress=_progress_printer(src.name))
         dst.mkdir(exist_ok=True)
         clipped = 0
@@ -227,6 +285,9 @@ def _cmd_separate(args: argparse.Namespace) -> int:
             print(f"hushboard separate: warning: {clipped} sample(s) above full scale clipped "
                   f"in {dst}{os.sep}*.{args.format}; WAV output (32-bit float) keeps them",
                   file=sys.stderr)
+    if len(inputs) > 1 or device.type == "cuda":
+        total = sum(info["seconds"] for info in infos)
+        print(f"{len(inputs)} song(s): {throughput_line(total, clock() - t_start, device)}")
     return 0
 
 
@@ -328,6 +389,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "highpass:hz, lowpass:hz, compressor[:thr_db[:ratio]], limiter[:thr_db])")
     pd.add_argument("--chunk-seconds", type=float, default=10.0,
                     help="audio read and processed per step (memory bound)")
+    pd.add_argument("--device", default="cpu", metavar="DEV",
+                    help="cpu (default: the streaming C++ engines) or cuda (whole files in "
+                         "batches through the model on the GPU; falls back to the CPU with a "
+                         "warning when no GPU or no CUDA build)")
+    pd.add_argument("--batch-size", type=int, default=16, metavar="N",
+                    help="with --device cuda: channels (files x channels) per batch")
     pd.set_defaults(func=_cmd_denoise)
     ps = sub.add_parser("separate", help="split songs into stems (vocals, drums, bass, other)")
     ps.add_argument("inputs", nargs="+", metavar="SONG", help="input audio files (mono/stereo)")
@@ -342,7 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "shipped separator by name, or a BSRNN separator weights file "
                          "(*.safetensors)")
     ps.add_argument("--device", default="cpu", metavar="DEV",
-                    help="cpu (default) or cuda (an error when torch sees no CUDA device)")
+                    help="cpu (default) or cuda (chunks in batches on the GPU; falls back to "
+                         "the CPU with a warning when no GPU or no CUDA build)")
     ps.add_argument("--wiener", action="store_true",
                     help="multichannel Wiener post-filter over the stems (stems then sum to "
                          "the mix)")

@@ -130,28 +130,11 @@ def shipped_separators() -> dict[str, str]:
 
 # ---- models --------------------------------------------------------------------------------------
 def _torch_device(device: Any) -> torch.device:
-    import torch
+    """``device`` as a torch.device; "cuda" without a usable GPU or without hushboard's CUDA
+    kernels falls back to the CPU with a warning (``hushboard.backend.resolve_device``)."""
+    from hushboard.backend import resolve_device
 
-    if isinstance(device, torch.device):
-        dev = device
-    elif isinstance(device, str):
-        try:
-            dev = torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(f"device must be 'cpu' or 'cuda' (got {device!r}: {exc})") from None
-    else:
-        raise TypeError(f"device must be a string such as 'cpu' or 'cuda' (got "
-                        f"{type(device).__name__})")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda' (got {device!r})")
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device={device!r} but torch sees no CUDA device; use "
-                             "device='cpu'")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(f"device={device!r} but torch sees "
-                             f"{torch.cuda.device_count()} CUDA device(s)")
-    return dev
+    return resolve_device(device)
 
 
 @functools.lru_cache(maxsize=4)
@@ -180,14 +163,15 @@ def load_separator(model: str | os.PathLike = "default", *, device: str = "cpu")
         model: ``"default"`` (``DEFAULT_SEPARATOR``, when it ships), the name of a shipped
             separator (``shipped_separators()``), or the path of a multi-stem BSRNN weights
             file (``*.safetensors`` written by ``BSRNN.save``).
-        device: ``"cpu"`` or ``"cuda"`` (``"cuda:N"``); CUDA must be available.
+        device: ``"cpu"`` or ``"cuda"`` (``"cuda:N"``); without a usable GPU (or a build
+            without CUDA) "cuda" runs on the CPU, with a ``RuntimeWarning``.
 
     Returns:
         the ``BSRNN`` on ``device``.
 
     Raises:
         ValueError: nothing ships for ``"default"``, an unknown name, a file that holds a
-            denoiser or no valid BSRNN, or an unusable device.
+            denoiser or no valid BSRNN, or a CUDA index past the devices present.
         FileNotFoundError: a path that does not exist.
     """
     dev = _torch_device(device)
@@ -480,7 +464,7 @@ def _resample(a: np.ndarray, from_rate: int, to_rate: int, length: int | None = 
 def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "default", stems=None,
              wiener: bool = False, chunk_seconds: float = 10.0, overlap_seconds: float = 1.0,
              device: str = "cpu", progress: Callable[[float], None] | None = None,
-             ) -> dict[str, np.ndarray]:
+             batch_chunks: int | None = None) -> dict[str, np.ndarray]:
     """Separate a song into stems.
 
     The audio is resampled to the model's rate (polyphase, aligned) when ``sample_rate``
@@ -502,8 +486,11 @@ def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "def
             model's rate; at another rate, up to what the resampling drops above the lower
             Nyquist frequency).
         chunk_seconds, overlap_seconds: chunk length and cross-fade (memory bound).
-        device: ``"cpu"`` or ``"cuda"`` (an error when CUDA is unavailable).
+        device: ``"cpu"`` or ``"cuda"`` (the CPU, with a ``RuntimeWarning``, when CUDA is
+            unavailable).
         progress: called with the fraction done (0 to 1, ends with 1.0 once), or None.
+        batch_chunks: chunks run as one batch (None: 8 on a GPU, 1 on the CPU, where the
+            result is the same either way).
 
     Returns:
         stem name -> float32 array shaped like ``audio``, in the order asked for.
@@ -554,10 +541,13 @@ def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "def
     # the network, in separate_long's chunks and cross-fades
     # (on the model's device; one copy back to the CPU at the end)
     dev = net.window.device
+    if batch_chunks is None:
+        batch_chunks = 8 if dev.type == "cuda" else 1
     with torch.inference_mode():
         xd = xb.to(dev)
         est = net.separate_long(xd, chunk_seconds=chunk_seconds, overlap_seconds=overlap_seconds,
-                                progress=lambda f: report((1 - wiener_share) * f))
+                                progress=lambda f: report((1 - wiener_share) * f),
+                                batch_chunks=batch_chunks)
         if wiener:
             est = wiener_filter(xd, est, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
                                 window=cfg.window, iterations=1,

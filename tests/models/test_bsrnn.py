@@ -190,13 +190,19 @@ def test_separate_long():
         whole = model.separate(x)
         same = model.separate_long(x, chunk_seconds=5.0)
         chunked = model.separate_long(x, chunk_seconds=1.0, overlap_seconds=0.25)
+        batched = model.separate_long(x, chunk_seconds=1.0, overlap_seconds=0.25,
+                                      batch_chunks=2)
     assert torch.equal(same, whole)
+    # chunks run as a batch (a GPU's use): the same result on the CPU, bit for bit
+    assert torch.equal(batched, chunked)
     assert chunked.shape == whole.shape
     # far from the seams the chunks agree with the whole file to the model's memory
     err = (chunked - whole).abs()[..., 5000:11000]
     assert float(err.max() / whole.abs().max()) < 1e-2
     with pytest.raises(ValueError, match="chunk_seconds"):
         model.separate_long(x, chunk_seconds=1.0, overlap_seconds=1.0)
+    with pytest.raises(ValueError, match="batch_chunks"):
+        model.separate_long(x, chunk_seconds=1.0, overlap_seconds=0.25, batch_chunks=0)
 
 
 def test_training_step_lowers_loss():

@@ -543,13 +543,16 @@ class BSRNN(nn.Module):
     @torch.no_grad()
     def separate_long(self, audio: Tensor, *, chunk_seconds: float = 10.0,
                       overlap_seconds: float = 1.0,
-                      progress: Callable[[float], None] | None = None) -> Tensor:
+                      progress: Callable[[float], None] | None = None,
+                      batch_chunks: int = 1) -> Tensor:
         """``separate`` in overlapping chunks with a linear cross-fade (overlap-add) so memory
         stays bounded for songs of any length. Each chunk starts the recurrences afresh, so the
         result differs from ``separate`` of the whole file near chunk starts (and, for a
         non-causal model, near chunk ends) by as much as the model's memory reaches; the
         cross-fades cover those seams. A file no longer than one chunk is ``separate``'s result.
         ``progress`` (if given) is called with the fraction of samples done after each chunk.
+        ``batch_chunks`` chunks of equal length run as one batch (a GPU's use; on the CPU each
+        chunk's result is the same either way).
 
         Shape:
             as ``separate``: ``(batch, stems, C, time)``.
@@ -560,6 +563,8 @@ class BSRNN(nn.Module):
         if not chunk_seconds > 0 or not 0 <= overlap_seconds < chunk_seconds:
             raise ValueError(f"need chunk_seconds > overlap_seconds >= 0 (got {chunk_seconds}, "
                              f"{overlap_seconds})")
+        if isinstance(batch_chunks, bool) or not isinstance(batch_chunks, int) or batch_chunks < 1:
+            raise ValueError(f"batch_chunks must be an int >= 1 (got {batch_chunks!r})")
         chunk = max(hop, int(round(chunk_seconds * sr / hop)) * hop)
         overlap = min(chunk - hop, int(round(overlap_seconds * sr / hop)) * hop)
         plan = overlap_add_plan(n, chunk, overlap, x.dtype)
@@ -570,12 +575,23 @@ class BSRNN(nn.Module):
             return out
         out = x.new_zeros(b, len(self.config.stems), c, n)
         weight = x.new_zeros(n)
-        for start, end, w in plan:
-            w = w.to(x.device)
-            out[..., start:end] += self._separate(x[..., start:end]) * w
-            weight[start:end] += w
+        i = 0
+        while i < len(plan):
+            # a group of consecutive chunks of one length, as one batch
+            j = i + 1
+            size = plan[i][1] - plan[i][0]
+            while j < len(plan) and j - i < batch_chunks and plan[j][1] - plan[j][0] == size:
+                j += 1
+            group = plan[i:j]
+            xs = torch.cat([x[..., start:end] for start, end, _ in group], 0)
+            ys = self._separate(xs)
+            for g, (start, end, w) in enumerate(group):
+                w = w.to(x.device)
+                out[..., start:end] += ys[g * b:(g + 1) * b] * w
+                weight[start:end] += w
             if progress is not None:
-                progress(end / n)
+                progress(group[-1][1] / n)
+            i = j
         return out / weight
 
     # ---- one frame at a time (causal models) ------------------------------------------------------

@@ -14,7 +14,8 @@ The ops' default bodies are the pure-torch references (any device, any floating 
 are exported as ``band_split_reference`` / ``band_mask_reference`` for training, where autograd
 runs through plain torch. On CPU, float32 runs the native kernels (weights packed once into a
 plan, cached per weight tensor and version; rows split over threads for large inputs); float64
-stays on the reference. ``HUSHBOARD_BACKEND=reference`` keeps the references everywhere. Plain
+stays on the reference. On CUDA, float32 runs grouped kernels (all bands in one launch);
+other dtypes the reference. ``HUSHBOARD_BACKEND=reference`` keeps the references everywhere. Plain
 eager CPU float32 calls that need no gradient skip the op dispatch and call the kernel directly
 (one frame costs a few microseconds instead of ~100); every other call goes through the op.
 Autograd (``register_autograd``) recomputes the reference under ``torch.func.vjp``.
@@ -223,6 +224,58 @@ def _mask_cpu(x, out_dims, gamma, beta, w1, b1, w2, b2, glu, eps):
     if not _all_f32(x, gamma, beta, w1, b1, w2, b2):
         return band_mask_reference(x, out_dims, gamma, beta, w1, b1, w2, b2, glu, eps)
     return _mask_native(x, out_dims, gamma, beta, w1, b1, w2, b2, bool(glu), float(eps))
+
+
+# ---- native CUDA kernels (float32; all bands in one launch, see csrc/cuda/band_cuda.cu) --------
+def _cuda_ok(*ts: Tensor) -> bool:
+    return bool(_C.WITH_CUDA) and _all_f32(*ts)
+
+
+def _split_cuda_native(x, dims, gamma, beta, weight, bias, eps):
+    n_out, d = weight.shape
+    x2 = x.reshape(-1, d)
+    if x2.stride(1) != 1 or x2.stride(0) < d:
+        x2 = x2.contiguous()
+    rows = x2.shape[0]
+    y = torch.empty((*x.shape[:-1], len(dims), n_out), dtype=torch.float32, device=x.device)
+    if rows:
+        g, b, wt, c = gamma.contiguous(), beta.contiguous(), weight.t().contiguous(), bias.contiguous()
+        with torch.cuda.device(x.device):
+            _C.band_split_cuda(False, list(dims), n_out, g.data_ptr(), b.data_ptr(),
+                               wt.data_ptr(), c.data_ptr(), eps, x2.data_ptr(), rows,
+                               x2.stride(0), y.data_ptr(), torch.cuda.current_stream().cuda_stream)
+    return y
+
+
+def _mask_cuda_native(x, dims, gamma, beta, w1, b1, w2, b2, glu, eps):
+    k, hidden, n = w1.shape
+    x2 = x.reshape(-1, k * n).contiguous()
+    rows = x2.shape[0]
+    dout = sum(dims)
+    y = torch.empty((*x.shape[:-2], dout), dtype=torch.float32, device=x.device)
+    if rows:
+        g, b, c1, c2 = gamma.contiguous(), beta.contiguous(), b1.contiguous(), b2.contiguous()
+        w1t, w2t = w1.transpose(1, 2).contiguous(), w2.t().contiguous()
+        with torch.cuda.device(x.device):
+            _C.band_mask_cuda(False, list(dims), n, hidden, glu, g.data_ptr(), b.data_ptr(),
+                              w1t.data_ptr(), c1.data_ptr(), w2t.data_ptr(), c2.data_ptr(), eps,
+                              x2.data_ptr(), rows, y.data_ptr(), dout,
+                              torch.cuda.current_stream().cuda_stream)
+    return y
+
+
+@register_native("hushboard::band_split", "cuda")
+def _split_cuda(x, band_dims, gamma, beta, weight, bias, eps):
+    if not _cuda_ok(x, gamma, beta, weight, bias):
+        return band_split_reference(x, band_dims, gamma, beta, weight, bias, eps)
+    return _split_cuda_native(x, band_dims, gamma, beta, weight, bias, float(eps))
+
+
+@register_native("hushboard::band_mask", "cuda")
+def _mask_cuda(x, out_dims, gamma, beta, w1, b1, w2, b2, glu, eps):
+    if not _cuda_ok(x, gamma, beta, w1, b1, w2, b2):
+        return band_mask_reference(x, out_dims, gamma, beta, w1, b1, w2, b2, glu, eps)
+    return _mask_cuda_native(x, out_dims, gamma, beta, w1, b1, w2, b2, bool(glu), float(eps))
 
 
 # ---- autograd: the reference recomputed under torch.func.vjp ----------------------------------

@@ -8,8 +8,9 @@ the real parts and ``[C, 2C)`` the imaginary parts, or a complex tensor ``(B, C,
 The ops' default bodies are the pure-torch four-real-convolution references (any device). On CPU
 float32 runs the fused native kernel (indirect GEMMs over a rearranged input, 3-multiplication
 form; the packed-weight plan is cached per weight tensor and version);
-float64 runs the native scalar reference. ``HUSHBOARD_BACKEND=reference`` keeps the torch
-references.
+float64 runs the native scalar reference. On CUDA float32 runs the fused CUDA kernel (one read
+of the input for both output halves; csrc/cuda/complex_conv_cuda.cu), other dtypes the torch
+reference on the GPU. ``HUSHBOARD_BACKEND=reference`` keeps the torch references.
 
 Autograd (``register_autograd``): the input gradient of a complex convolution is the complex
 transposed convolution of the output gradient with ``conj(W)`` (and vice versa), so it runs on
@@ -213,6 +214,49 @@ def _convt_cpu(x, weight_real, weight_imag, bias_real, bias_imag, stride, dilati
                output_padding):
     return _native_cpu(True, x, weight_real, weight_imag, bias_real, bias_imag, stride,
                        dilation, padding, output_padding)
+
+
+# ---- native CUDA kernels (float32; other dtypes run the torch reference on the GPU) -----------
+def _native_cuda(transposed: bool, x, wr, wi, br, bi, stride, dilation, padding, output_padding):
+    dt = torch.float32
+    if not (_C.WITH_CUDA and x.dtype == dt and wr.dtype == dt and wi.dtype == dt
+            and all(b is None or b.dtype == dt for b in (br, bi))):
+        ref = _convt_reference if transposed else _conv_reference
+        extra = (output_padding,) if transposed else ()
+        return ref(x, wr, wi, br, bi, stride, dilation, padding, *extra)
+    x = x.contiguous()
+    wr, wi = wr.contiguous(), wi.contiguous()
+    br = None if br is None else br.contiguous()
+    bi = None if bi is None else bi.contiguous()
+    b, _, f, t = x.shape
+    cin, cout = (wr.shape[0], wr.shape[1]) if transposed else (wr.shape[1], wr.shape[0])
+    kernel = (wr.shape[2], wr.shape[3])
+    fo, to = _C.complex_conv_out_size(transposed, f, t, cin, cout, kernel, stride, dilation,
+                                      padding, output_padding)
+    y = torch.empty((b, 2 * cout, fo, to), dtype=dt, device=x.device)
+    if y.numel() == 0:
+        return y
+    with torch.cuda.device(x.device):
+        _C.complex_conv_forward_cuda(
+            transposed, x.data_ptr(), b, f, t, wr.data_ptr(), wi.data_ptr(),
+            0 if br is None else br.data_ptr(), 0 if bi is None else bi.data_ptr(), y.data_ptr(),
+            torch.cuda.current_stream().cuda_stream, cin, cout, kernel, stride, dilation,
+            padding, output_padding,
+        )
+    return y
+
+
+@register_native("hushboard::complex_conv2d", "cuda")
+def _conv_cuda(x, weight_real, weight_imag, bias_real, bias_imag, stride, dilation, padding):
+    return _native_cuda(False, x, weight_real, weight_imag, bias_real, bias_imag, stride,
+                        dilation, padding, [0, 0])
+
+
+@register_native("hushboard::complex_conv_transpose2d", "cuda")
+def _convt_cuda(x, weight_real, weight_imag, bias_real, bias_imag, stride, dilation, padding,
+                output_padding):
+    return _native_cuda(True, x, weight_real, weight_imag, bias_real, bias_imag, stride,
+                        dilation, padding, output_padding)
 
 
 # ---- autograd ---------------------------------------------------------------------------------

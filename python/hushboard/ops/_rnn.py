@@ -17,7 +17,9 @@ The ops' default bodies are the pure-torch references (``torch.lstm`` / ``torch.
 (``hushboard._C.LstmPlan`` / ``GruPlan``: fused gates, weights packed once and cached per weight
 matrices + version counters and bias values, threads over sequences for large problems; the
 result does not depend on the thread count, nor a sequence's on the others in the batch). float64
-and other dtypes stay on the reference. ``HUSHBOARD_BACKEND=reference`` keeps the references everywhere. The native
+and other dtypes stay on the reference. On CUDA, float32 runs one GEMM for the input projections
+and a fused persistent recurrence kernel. ``HUSHBOARD_BACKEND=reference`` keeps the references
+everywhere. The native
 kernel raises ``ValueError`` for non-finite weights (checked once per plan).
 
 Autograd recomputes the reference under ``torch.func.vjp`` in the backward pass.
@@ -210,6 +212,52 @@ def _gru_cpu(x, w_ih, w_hh, b_ih, b_hh, h0, reverse):
     plan.forward_ptr(xr.data_ptr(), s, l, xr.stride(0), xr.stride(1), reverse, h.data_ptr(),
                      y.data_ptr(), l * hidden, hidden, _n_threads(3, s, l, i, hidden))
     return y, h
+
+
+# ---- native CUDA kernel (float32): the input projections of all positions as one GEMM
+# (cuBLAS through torch), then the fused recurrence (csrc/cuda/rnn_cuda.cu: one persistent block
+# per 4 sequences, W_hh in shared memory where it fits) ------------------------------------------
+def _rnn_cuda(gru: bool, x, w_ih, w_hh, b_in, b_hh, h0, c0, reverse):
+    s, l, i = x.shape
+    hidden = w_hh.shape[1]
+    gates = 3 if gru else 4
+    gx = torch.addmm(b_in, x.reshape(s * l, i), w_ih.t()).view(s, l, gates * hidden)
+    wt = w_hh.t().contiguous()
+    bh = None if b_hh is None else b_hh.contiguous()
+    h0c = None if h0 is None else h0.contiguous()
+    c0c = None if c0 is None else c0.contiguous()
+    y = torch.empty((s, l, hidden), dtype=torch.float32, device=x.device)
+    h_n = torch.empty((s, hidden), dtype=torch.float32, device=x.device)
+    c_n = None if gru else torch.empty((s, hidden), dtype=torch.float32, device=x.device)
+
+    def p(t):
+        return 0 if t is None else t.data_ptr()
+
+    if s:
+        with torch.cuda.device(x.device):
+            _C.rnn_forward_cuda(False, gru, gx.data_ptr(), wt.data_ptr(), p(bh), p(h0c), p(c0c),
+                                s, l, hidden, reverse, y.data_ptr(), h_n.data_ptr(), p(c_n),
+                                torch.cuda.current_stream().cuda_stream)
+    return y, h_n, c_n
+
+
+def _all_f32(*ts) -> bool:
+    return all(t is None or t.dtype == torch.float32 for t in ts)
+
+
+@register_native("hushboard::lstm_layer", "cuda")
+def _lstm_cuda(x, w_ih, w_hh, bias, h0, c0, reverse):
+    if not (_C.WITH_CUDA and _all_f32(x, w_ih, w_hh, bias, h0, c0)):
+        return _lstm_default(x, w_ih, w_hh, bias, h0, c0, reverse)
+    return _rnn_cuda(False, x, w_ih, w_hh, bias, None, h0, c0, reverse)
+
+
+@register_native("hushboard::gru_layer", "cuda")
+def _gru_cuda(x, w_ih, w_hh, b_ih, b_hh, h0, reverse):
+    if not (_C.WITH_CUDA and _all_f32(x, w_ih, w_hh, b_ih, b_hh, h0)):
+        return _gru_default(x, w_ih, w_hh, b_ih, b_hh, h0, reverse)
+    y, h_n, _ = _rnn_cuda(True, x, w_ih, w_hh, b_ih, b_hh, h0, None, reverse)
+    return y, h_n
 
 
 # ---- autograd (the reference, recomputed under torch.func.vjp) --------------------------------
