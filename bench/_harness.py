@@ -33,6 +33,7 @@ __all__ = [
     "compare",
     "cpu_ghz",
     "cpu_model",
+    "cuda_machine",
     "cuda_sync",
     "header_lines",
     "markdown_table",
@@ -261,6 +262,47 @@ def set_threads(n: int) -> None:
 
 
 # ---- machine ----------------------------------------------------------------------------------
+def cuda_machine(quick: bool) -> tuple[float, float, list[tuple[str, str]]]:
+    """GPU 0's (FP32 FLOP/s peak, copy bandwidth in bytes/s, header lines): the bandwidth from a
+    device-to-device ``copy_`` (read + write), the peak from the SM count x 128 FP32 lanes x 2
+    (FMA) x the clock (the device's, else an H100's 1.755 GHz boost, said so)."""
+    import subprocess
+
+    props = torch.cuda.get_device_properties(0)
+    n = (64 if quick else 512) * (1 << 20) // 4
+    src = torch.ones(n, device="cuda")
+    dst = torch.empty_like(src)
+    dst.copy_(src)
+    best = math.inf
+    for _ in range(5):
+        with Timer(cuda=True) as t:
+            dst.copy_(src)
+        best = min(best, t.elapsed)
+    bw = 2 * src.nbytes / best
+    del src, dst
+    clock_khz = getattr(props, "clock_rate", 0) or 0
+    ghz = clock_khz / 1e6 if clock_khz else 1.755
+    ghz_src = "device properties" if clock_khz else "assumed (H100 boost clock)"
+    peak = props.multi_processor_count * 128 * 2 * ghz * 1e9
+    try:
+        r = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                           capture_output=True, text=True, timeout=20, check=False)
+        driver = r.stdout.strip().splitlines()[0] if r.returncode == 0 and r.stdout.strip() else "?"
+    except (OSError, subprocess.SubprocessError):
+        driver = "? (no nvidia-smi)"
+    return peak, bw, [
+        ("GPU", (f"{props.name}, {props.multi_processor_count} SMs, "
+                 f"{props.total_memory / 2**30:.0f} GiB; driver {driver}, CUDA (torch) "
+                 f"{torch.version.cuda}")),
+        ("GPU memory bandwidth (measured)",
+         f"{bw / 1e9:.0f} GB/s, device-to-device `copy_` of {n * 4 >> 20} MB, read + write"),
+        ("GPU FP32 peak (assumed)",
+         (f"{peak / 1e12:.1f} TFLOP/s = {props.multi_processor_count} SMs x 128 FP32 lanes "
+          f"x 2 (FMA) x {ghz:.3f} GHz ({ghz_src})")),
+    ]
+
+
+
 def _cpuinfo() -> list[dict[str, str]]:
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:

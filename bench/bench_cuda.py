@@ -27,9 +27,7 @@ this script where no GPU is present (the smoke test); its numbers are not issue 
 from __future__ import annotations
 
 import argparse
-import math
 import os
-import subprocess
 import sys
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -46,41 +44,10 @@ BANDS_16K = [2] + [3] * 10 + [8] * 12 + [16] * 7 + [17]
 
 
 # ---- machine ------------------------------------------------------------------------------------
-def _driver() -> str:
-    try:
-        r = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                           capture_output=True, text=True, timeout=20, check=False)
-        return r.stdout.strip().splitlines()[0] if r.returncode == 0 and r.stdout.strip() else "?"
-    except (OSError, subprocess.SubprocessError):
-        return "? (no nvidia-smi)"
-
-
 def machine(device: str, quick: bool) -> tuple[float, float, list[tuple[str, str]]]:
     """(FP32 FLOP/s peak, memory bandwidth bytes/s, header lines)."""
     if device == "cuda":
-        props = torch.cuda.get_device_properties(0)
-        n = (64 if quick else 512) * (1 << 20) // 4
-        src = torch.ones(n, device="cuda")
-        dst = torch.empty_like(src)
-        dst.copy_(src)
-        best = math.inf
-        for _ in range(5):
-            with H.Timer(cuda=True) as t:
-                dst.copy_(src)
-            best = min(best, t.elapsed)
-        bw = 2 * src.nbytes / best
-        del src, dst
-        clock_khz = getattr(props, "clock_rate", 0) or 0
-        ghz = clock_khz / 1e6 if clock_khz else 1.755
-        peak = props.multi_processor_count * 128 * 2 * ghz * 1e9
-        return peak, bw, [
-            ("GPU", (f"{props.name}, {props.multi_processor_count} SMs, "
-                     f"{props.total_memory / 2**30:.0f} GiB; driver {_driver()}, "
-                     f"CUDA (torch) {torch.version.cuda}")),
-            ("GPU memory bandwidth (measured)", f"{bw / 1e9:.0f} GB/s (device copy, r + w)"),
-            ("GPU FP32 peak (assumed)", (f"{peak / 1e12:.1f} TFLOP/s ({ghz:.3f} GHz"
-                                         f"{'' if clock_khz else ', assumed'})")),
-        ]
+        return H.cuda_machine(quick)
     ghz, _ = H.cpu_ghz()
     peak = 32.0 * ghz * 1e9  # one core: 2 x 8-lane FMA per cycle
     bw = H.measure_bandwidth(64 if quick else 256)[1]

@@ -405,29 +405,7 @@ def _parse_threads(s: str) -> list[int]:
 
 
 def _cuda_machine(quick: bool) -> tuple[Machine, list[tuple[str, str]]]:
-    props = torch.cuda.get_device_properties(0)
-    n = (64 if quick else 256) * (1 << 20) // 4
-    src = torch.ones(n, device="cuda")
-    dst = torch.empty_like(src)
-    dst.copy_(src)
-    best = math.inf
-    for _ in range(5):
-        with H.Timer(cuda=True) as t:
-            dst.copy_(src)
-        best = min(best, t.elapsed)
-    bw = 2 * src.nbytes / best
-    del src, dst
-    clock_khz = getattr(props, "clock_rate", 0) or 0
-    ghz = clock_khz / 1e6 if clock_khz else 1.755
-    ghz_src = "device properties" if clock_khz else "assumed (H100 boost clock)"
-    peak = props.multi_processor_count * 128 * 2 * ghz * 1e9
-    extra = [
-        ("GPU memory bandwidth (measured)",
-         f"{bw / 1e9:.0f} GB/s, device-to-device `copy_` of {n * 4 >> 20} MB, read + write"),
-        ("GPU FP32 peak (assumed)",
-         (f"{peak / 1e12:.1f} TFLOP/s = {props.multi_processor_count} SMs x 128 FP32 lanes "
-          f"x 2 (FMA) x {ghz:.3f} GHz ({ghz_src})")),
-    ]
+    peak, bw, extra = H.cuda_machine(quick)
     return Machine({0: bw}, peak, 1, cuda=True), extra
 
 

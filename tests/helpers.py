@@ -49,6 +49,17 @@ def tone_in_noise(seconds: float, seed: int = 0, channels: int = 1,
     return x.astype(np.float32)[0] if channels == 1 else x.astype(np.float32)
 
 
+def rnn_params(gates: int, input_size: int, hidden: int, seed: int) -> list[torch.Tensor]:
+    """Random float32 (w_ih, w_hh, b_ih, b_hh) of an RNN layer with ``gates`` gates (LSTM 4,
+    GRU 3), scaled like torch's initialisation."""
+    g = torch.Generator().manual_seed(seed)
+    k = hidden ** -0.5
+    return [k * torch.randn(gates * hidden, input_size, generator=g),
+            k * torch.randn(gates * hidden, hidden, generator=g),
+            0.1 * torch.randn(gates * hidden, generator=g),
+            0.1 * torch.randn(gates * hidden, generator=g)]
+
+
 # ---- CUDA ---------------------------------------------------------------------------------------
 def _cuda_ready() -> tuple[bool, str]:
     from hushboard.backend import build_info

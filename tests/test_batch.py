@@ -128,3 +128,16 @@ def test_resolve_device_warns_and_rejects():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert resolve_device("cuda").type == "cuda"
+
+
+def test_batch_on_the_gpu_matches_the_cpu(net):
+    """GPU batch inference (hushboard's CUDA kernels) against the CPU path; skipped without a
+    GPU (HUSHBOARD_REQUIRE_CUDA=1 turns the skip into a failure)."""
+    from helpers import require_cuda
+
+    require_cuda()
+    sigs = [tone_in_noise(1.0, seed=7), tone_in_noise(0.7, seed=8, channels=2)]
+    cpu = denoise_batch(sigs, 16000, model=net)
+    gpu = denoise_batch(sigs, 16000, model=MODEL, device="cuda")
+    for a, b in zip(gpu, cpu):
+        np.testing.assert_allclose(a, b, atol=1e-4 * np.abs(b).max())

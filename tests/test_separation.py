@@ -291,7 +291,21 @@ def test_cuda_without_a_gpu_falls_back_to_the_cpu(model_path):
         np.testing.assert_array_equal(gpu[stem], cpu[stem])
 
 
-# ---- models and the weights folder ---------------------------------------------------------------
+def test_separation_on_the_gpu_matches_the_cpu(model_path):
+    """Chunks batched on the GPU (hushboard's CUDA kernels) against the CPU; skipped without a
+    GPU (HUSHBOARD_REQUIRE_CUDA=1 turns the skip into a failure)."""
+    from helpers import require_cuda
+
+    require_cuda()
+    x = song(3.0)
+    cpu = separate(x, SR, model=model_path, chunk_seconds=1.0, overlap_seconds=0.25)
+    gpu = separate(x, SR, model=model_path, chunk_seconds=1.0, overlap_seconds=0.25,
+                   device="cuda")
+    for stem in cpu:
+        np.testing.assert_allclose(gpu[stem], cpu[stem], atol=1e-4 * np.abs(cpu[stem]).max())
+
+
+ ---------------------------------------------------------------
 def test_load_separator(model_path, tmp_path, monkeypatch):
     a = load_separator(model_path)
     assert load_separator(model_path) is a  # cached

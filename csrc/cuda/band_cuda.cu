@@ -22,31 +22,22 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 
-#include "emu.h"
+#include "common.cuh"
 #include "hushboard/common.h"
 #include "hushboard/cuda.h"
 
 namespace hb {
 namespace cuda_band {
 
-#define HB_HD __host__ __device__ __forceinline__
+using namespace cuda_common;
 
 constexpr int kRows = 8;       // rows per block
 constexpr int kThreads = 128;  // block size
 constexpr int kChunk = 32;     // terms per partial sum
 constexpr int kMaxBands = 512;
 constexpr size_t kSmemMax = 48 * 1024;
-
-HB_HD float ldf(const float* p) {
-#ifdef __CUDA_ARCH__
-  return __ldg(p);
-#else
-  return *p;
-#endif
-}
 
 HB_HD float sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
 
@@ -187,32 +178,15 @@ HB_HD void mask_block(const MaskArgs& a, Ctx& c) {
   }
 }
 
-struct DeviceCtx {
-  int tx, bx, by;
-  float* smem;
-  __device__ void sync() const { __syncthreads(); }
-};
-
-struct EmuCtx {
-  int tx, bx, by;
-  float* smem;
-  const emu::Thread* t;
-  HB_HD void sync() const {
-#ifndef __CUDA_ARCH__
-    t->sync();
-#endif
-  }
-};
-
 __global__ void __launch_bounds__(kThreads) band_split_kernel(const SplitArgs a) {
   extern __shared__ float hb_band_smem[];
-  DeviceCtx c{int(threadIdx.x), int(blockIdx.x), int(blockIdx.y), hb_band_smem};
+  auto c = device_ctx(hb_band_smem);
   split_block(a, c);
 }
 
 __global__ void __launch_bounds__(kThreads) band_mask_kernel(const MaskArgs a) {
   extern __shared__ float hb_band_smem[];
-  DeviceCtx c{int(threadIdx.x), int(blockIdx.x), int(blockIdx.y), hb_band_smem};
+  auto c = device_ctx(hb_band_smem);
   mask_block(a, c);
 }
 
@@ -295,20 +269,12 @@ inline MaskArgs make_mask(const int64_t* out_dims, int64_t K, int64_t N, int64_t
   return a;
 }
 
-inline void check_cuda(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) {
-    (void)cudaGetLastError();
-    throw std::runtime_error(std::string("hushboard CUDA error in ") + what + ": " +
-                             cudaGetErrorString(e));
-  }
-}
-
 template <class Args, class Body>
 void emulate(const Args& a, int64_t S, int K, size_t smem, const Body& body) {
   const int tiles = int((S + kRows - 1) / kRows);
   emu::launch(emu::Dim3{tiles, K, 1}, emu::Dim3{kThreads, 1, 1}, smem,
               [&](const emu::Thread& t) {
-                EmuCtx c{t.thread.x, t.block.x, t.block.y, static_cast<float*>(t.smem), &t};
+                auto c = emu_ctx<float>(t);
                 body(a, c);
               });
 }
@@ -350,7 +316,8 @@ void band_split_cuda_emulated(const int64_t* band_dims, int64_t K, int64_t N, co
   const SplitArgs a =
       make_split(band_dims, K, N, gamma, beta, weight_t, bias, eps, x, S, ldx, y, &smem);
   if (S == 0) return;
-  emulate(a, S, int(K), smem, [](const SplitArgs& args, EmuCtx& c) { split_block(args, c); });
+  emulate(a, S, int(K), smem,
+          [](const SplitArgs& args, EmuCtx<float>& c) { split_block(args, c); });
 }
 
 void band_mask_cuda_emulated(const int64_t* out_dims, int64_t K, int64_t N, int64_t hidden,
@@ -362,7 +329,8 @@ void band_mask_cuda_emulated(const int64_t* out_dims, int64_t K, int64_t N, int6
   const MaskArgs a = make_mask(out_dims, K, N, hidden, glu, gamma, beta, w1_t, b1, w2_t, b2,
                                eps, x, S, y, ldy, &smem);
   if (S == 0) return;
-  emulate(a, S, int(K), smem, [](const MaskArgs& args, EmuCtx& c) { mask_block(args, c); });
+  emulate(a, S, int(K), smem,
+          [](const MaskArgs& args, EmuCtx<float>& c) { mask_block(args, c); });
 }
 
 }  // namespace hb

@@ -25,10 +25,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 
-#include "emu.h"
+#include "common.cuh"
 #include "hushboard/common.h"
 #include "hushboard/complex_conv.h"
 #include "hushboard/cuda.h"
@@ -36,7 +35,7 @@
 namespace hb {
 namespace cuda_cconv {
 
-#define HB_HD __host__ __device__ __forceinline__
+using namespace cuda_common;
 
 constexpr int kPos = 64;     // output positions per block (blockDim.x)
 constexpr int kGroups = 4;   // channel groups per block (blockDim.y)
@@ -46,14 +45,6 @@ constexpr int kThreads = kPos * kGroups;
 constexpr size_t kSmemTarget = 32 * 1024;
 constexpr size_t kSmemMax = 48 * 1024;  // no opt-in needed
 constexpr int kMaxGridZ = 65535;
-
-HB_HD float ldf(const float* p) {
-#ifdef __CUDA_ARCH__
-  return __ldg(p);
-#else
-  return *p;
-#endif
-}
 
 struct ConvArgs {
   const float* x;   // (B, 2*Cin, F, T)
@@ -165,28 +156,9 @@ HB_HD void conv_block(const ConvArgs& a, Ctx& c) {
   }
 }
 
-struct DeviceCtx {
-  int tx, ty, bx, by, bz, gdz;
-  float2* smem;
-  __device__ void sync() const { __syncthreads(); }
-};
-
-struct EmuCtx {
-  int tx, ty, bx, by, bz, gdz;
-  float2* smem;
-  const emu::Thread* t;
-  // host-only in practice; the device pass never instantiates a body with this context
-  HB_HD void sync() const {
-#ifndef __CUDA_ARCH__
-    t->sync();
-#endif
-  }
-};
-
 __global__ void __launch_bounds__(kThreads) complex_conv_kernel(const ConvArgs a) {
   extern __shared__ float2 hb_cconv_smem[];
-  DeviceCtx c{int(threadIdx.x), int(threadIdx.y), int(blockIdx.x), int(blockIdx.y),
-              int(blockIdx.z), int(gridDim.z), hb_cconv_smem};
+  auto c = device_ctx(hb_cconv_smem);
   conv_block(a, c);
 }
 
@@ -253,14 +225,6 @@ inline Plan make_plan(bool transposed, const float* x, int64_t B, int64_t F, int
   return L;
 }
 
-inline void check_cuda(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) {
-    (void)cudaGetLastError();
-    throw std::runtime_error(std::string("hushboard CUDA error in ") + what + ": " +
-                             cudaGetErrorString(e));
-  }
-}
-
 }  // namespace cuda_cconv
 
 void complex_conv_forward_cuda(bool transposed, const float* x, int64_t B, int64_t F, int64_t T,
@@ -290,8 +254,7 @@ void complex_conv_forward_cuda_emulated(bool transposed, const float* x, int64_t
   const int gz = int(B < grid_z_limit ? B : grid_z_limit);
   emu::launch(emu::Dim3{L.grid_x, L.grid_y, gz}, emu::Dim3{kPos, kGroups, 1}, L.smem_bytes,
               [&](const emu::Thread& t) {
-                EmuCtx c{t.thread.x, t.thread.y, t.block.x, t.block.y, t.block.z,
-                         t.grid_dim.z, static_cast<float2*>(t.smem), &t};
+                auto c = emu_ctx<float2>(t);
                 conv_block(L.args, c);
               });
 }

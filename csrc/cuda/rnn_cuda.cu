@@ -24,30 +24,21 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 
-#include "emu.h"
+#include "common.cuh"
 #include "hushboard/common.h"
 #include "hushboard/cuda.h"
 
 namespace hb {
 namespace cuda_rnn {
 
-#define HB_HD __host__ __device__ __forceinline__
+using namespace cuda_common;
 
 constexpr int kSeq = 4;       // sequences per block
 constexpr int kChunk = 32;    // terms per partial sum
 constexpr int kMaxHidden = 512;
 constexpr int kMaxGates = 4;
-
-HB_HD float ldf(const float* p) {
-#ifdef __CUDA_ARCH__
-  return __ldg(p);
-#else
-  return *p;
-#endif
-}
 
 HB_HD float sigm(float v) { return 1.0f / (1.0f + expf(-v)); }
 
@@ -151,26 +142,9 @@ HB_HD void rnn_block(const RnnArgs& a, Ctx& c) {
   }
 }
 
-struct DeviceCtx {
-  int tx, bx, bdx;
-  float* smem;
-  __device__ void sync() const { __syncthreads(); }
-};
-
-struct EmuCtx {
-  int tx, bx, bdx;
-  float* smem;
-  const emu::Thread* t;
-  HB_HD void sync() const {
-#ifndef __CUDA_ARCH__
-    t->sync();
-#endif
-  }
-};
-
 __global__ void __launch_bounds__(kMaxHidden) rnn_kernel(const RnnArgs a) {
   extern __shared__ float hb_rnn_smem[];
-  DeviceCtx c{int(threadIdx.x), int(blockIdx.x), int(blockDim.x), hb_rnn_smem};
+  auto c = device_ctx(hb_rnn_smem);
   rnn_block(a, c);
 }
 
@@ -214,14 +188,6 @@ inline Launch make_launch(bool gru, const float* gx, const float* w_t, const flo
   L_.blocks = int((S + kSeq - 1) / kSeq);
   L_.threads = int((H + 31) / 32 * 32);
   return L_;
-}
-
-inline void check_cuda(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) {
-    (void)cudaGetLastError();
-    throw std::runtime_error(std::string("hushboard CUDA error in ") + what + ": " +
-                             cudaGetErrorString(e));
-  }
 }
 
 }  // namespace cuda_rnn
@@ -270,7 +236,7 @@ void rnn_forward_cuda_emulated(bool gru, const float* gx, const float* w_t, cons
   HB_CHECK(L >= 1, "rnn_forward_cuda_emulated: L must be >= 1");
   emu::launch(emu::Dim3{Lc.blocks, 1, 1}, emu::Dim3{Lc.threads, 1, 1}, Lc.smem,
               [&](const emu::Thread& t) {
-                EmuCtx c{t.thread.x, t.block.x, t.block_dim.x, static_cast<float*>(t.smem), &t};
+                auto c = emu_ctx<float>(t);
                 rnn_block(Lc.args, c);
               });
 }

@@ -37,7 +37,7 @@
 
 #include <vector>
 
-#include "emu.h"
+#include "common.cuh"
 #include "hushboard/common.h"
 #include "hushboard/cuda.h"
 #include "hushboard/stft.h"
@@ -45,13 +45,7 @@
 namespace hb {
 namespace cuda_stft {
 
-#define HB_HD __host__ __device__ __forceinline__
-// Unroll hint for the device passes only (the host compiler would warn about the pragma).
-#ifdef __CUDA_ARCH__
-#define HB_UNROLL _Pragma("unroll")
-#else
-#define HB_UNROLL
-#endif
+using namespace cuda_common;
 
 constexpr int kMaxStages = 24;
 constexpr int kMaxThreads = 512;     // __launch_bounds__ of the FFT kernels
@@ -75,13 +69,6 @@ HB_HD float2 rot90(float2 a) {
   return DIR > 0 ? make_float2(-a.y, a.x) : make_float2(a.y, -a.x);
 }
 
-HB_HD float ldf(const float* p) {
-#ifdef __CUDA_ARCH__
-  return __ldg(p);
-#else
-  return *p;
-#endif
-}
 HB_HD float2 ldf2(const float2* p) {
 #ifdef __CUDA_ARCH__
   return __ldg(p);
@@ -611,16 +598,6 @@ HB_HD float ola_sample(const OlaArgs& a, int64_t b, int64_t i) {
 }
 
 // ---- kernels ------------------------------------------------------------------------------------
-struct DeviceCtx {
-  int tx, ty, bx, by, gdy;
-  float2* smem;
-  HB_HD void sync() const {
-#ifdef __CUDA_ARCH__
-    __syncthreads();
-#endif
-  }
-};
-
 __global__ void twiddle_kernel(float2* tw, int m, int n) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i < m) tw[i] = twiddle_value(i, n);
@@ -628,15 +605,13 @@ __global__ void twiddle_kernel(float2* tw, int m, int n) {
 
 __global__ void __launch_bounds__(kMaxThreads, 1) stft_forward_kernel(const FwdArgs a) {
   extern __shared__ float2 hb_stft_smem[];
-  DeviceCtx c{int(threadIdx.x), int(threadIdx.y), int(blockIdx.x), int(blockIdx.y),
-              int(gridDim.y), hb_stft_smem};
+  auto c = device_ctx(hb_stft_smem);
   fwd_block(a, c);
 }
 
 __global__ void __launch_bounds__(kMaxThreads, 1) istft_frames_kernel(const InvArgs a) {
   extern __shared__ float2 hb_stft_smem[];
-  DeviceCtx c{int(threadIdx.x), int(threadIdx.y), int(blockIdx.x), int(blockIdx.y),
-              int(gridDim.y), hb_stft_smem};
+  auto c = device_ctx(hb_stft_smem);
   inv_block(a, c);
 }
 
@@ -648,27 +623,6 @@ __global__ void __launch_bounds__(kOlaThreads) istft_ola_kernel(const OlaArgs a)
 }
 
 // ---- host side ----------------------------------------------------------------------------------
-inline void check_cuda(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) {
-    (void)cudaGetLastError();  // clear a non-sticky error
-    throw std::runtime_error(std::string("hushboard CUDA error in ") + what + ": " +
-                             cudaGetErrorString(e));
-  }
-}
-
-// The host emulator's context (see emu.h): the same block bodies, one OS thread per CUDA thread.
-struct EmuCtx {
-  int tx, ty, bx, by, gdy;
-  float2* smem;
-  const emu::Thread* t;
-  // host-only in practice; the device pass never instantiates a body with this context
-  HB_HD void sync() const {
-#ifndef __CUDA_ARCH__
-    t->sync();
-#endif
-  }
-};
-
 inline void host_twiddles(std::vector<float2>& tw, const FftPlan& plan) {
   tw.resize(size_t(plan.m));
   for (int i = 0; i < plan.m; ++i) tw[size_t(i)] = twiddle_value(i, plan.n);
@@ -881,8 +835,7 @@ void stft_forward_cuda_emulated(const float* x, int64_t batch, int64_t length, c
   const int gy = int(batch < grid_y_limit ? batch : grid_y_limit);
   emu::launch(emu::Dim3{groups, gy, 1}, emu::Dim3{L.T1, L.F, 1}, L.smem_bytes,
               [&](const emu::Thread& t) {
-                EmuCtx c{t.thread.x, t.thread.y, t.block.x, t.block.y, t.grid_dim.y,
-                         static_cast<float2*>(t.smem), &t};
+                auto c = emu_ctx<float2>(t);
                 fwd_block(a, c);
               });
 }
@@ -905,8 +858,7 @@ void istft_forward_cuda_emulated(const float* spec, int64_t batch, int64_t n_fra
   const int gy = int(batch < grid_y_limit ? batch : grid_y_limit);
   emu::launch(emu::Dim3{groups, gy, 1}, emu::Dim3{L.T1, L.F, 1}, L.smem_bytes,
               [&](const emu::Thread& t) {
-                EmuCtx c{t.thread.x, t.thread.y, t.block.x, t.block.y, t.grid_dim.y,
-                         static_cast<float2*>(t.smem), &t};
+                auto c = emu_ctx<float2>(t);
                 inv_block(a, c);
               });
   // the overlap-add kernel has no shared memory or barrier: one call per output sample

@@ -35,10 +35,9 @@ def load_denoiser_model(model: str | os.PathLike = "default", *, sample_rate: fl
         device: ``"cpu"`` or ``"cuda"`` (the CPU with a ``RuntimeWarning`` when CUDA is
             unusable; see ``hushboard.backend.resolve_device``).
     """
-    from safetensors import safe_open
-
     from hushboard.backend import resolve_device
     from hushboard.fx.model import MODELS, default_model, shipped_weights
+    from hushboard.models._weights import model_kind
 
     dev = resolve_device(device)
     if not isinstance(model, (str, os.PathLike)):
@@ -55,14 +54,8 @@ def load_denoiser_model(model: str | os.PathLike = "default", *, sample_rate: fl
         if not name.endswith(".safetensors"):
             raise ValueError(f"unknown model {name!r}; available: default, "
                              f"{', '.join(sorted(shipped))} or a weights file (*.safetensors)")
-        if not os.path.isfile(name):
-            raise FileNotFoundError(f"no weights file at {name!r}")
         path = name
-    try:
-        with safe_open(path, framework="pt") as fh:
-            kind = (fh.metadata() or {}).get("model")
-    except Exception as e:  # safetensors raises its own error types
-        raise ValueError(f"{path!r} is not a readable safetensors file: {e}") from e
+    kind = model_kind(path)  # a missing or unreadable file raises, naming it
     if kind == "DCCRN":
         from hushboard.models import DCCRN as cls
     elif kind == "BSRNN":

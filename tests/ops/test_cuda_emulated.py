@@ -13,7 +13,7 @@ import os
 import numpy as np
 import pytest
 import torch
-from helpers import noise, rel_err
+from helpers import noise, rel_err, rnn_params
 from hushboard import ops
 from hushboard.ops._native import _C
 
@@ -380,21 +380,12 @@ def _rnn_emulated(gru, x, w_ih, w_hh, b_ih, b_hh, h0=None, c0=None, reverse=Fals
                                 reverse, smem)
 
 
-def _rnn_params(gates, i, hidden, seed):
-    g = torch.Generator().manual_seed(seed)
-    k = hidden ** -0.5
-    return [k * torch.randn(gates * hidden, i, generator=g),
-            k * torch.randn(gates * hidden, hidden, generator=g),
-            0.1 * torch.randn(gates * hidden, generator=g),
-            0.1 * torch.randn(gates * hidden, generator=g)]
-
-
 @pytest.mark.parametrize("gru", [False, True])
 @pytest.mark.parametrize("s,l,i,hidden", [(11, 9, 7, 24), (3, 17, 33, 40), (9, 5, 5, 70)])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("state", [False, True])
 def test_emulated_rnn_matches_truth(gru, s, l, i, hidden, reverse, state):
-    w_ih, w_hh, b_ih, b_hh = _rnn_params(3 if gru else 4, i, hidden, seed=hidden)
+    w_ih, w_hh, b_ih, b_hh = rnn_params(3 if gru else 4, i, hidden, seed=hidden)
     g = torch.Generator().manual_seed(s)
     x = torch.randn(s, l, i, generator=g)
     h0 = torch.randn(s, hidden, generator=g) if state else None
@@ -417,7 +408,7 @@ def test_emulated_rnn_matches_truth(gru, s, l, i, hidden, reverse, state):
 @pytest.mark.parametrize("gru", [False, True])
 def test_emulated_rnn_weights_from_global_memory(gru):
     """A device without room for W_hh in shared memory reads it through the cache: same bits."""
-    w_ih, w_hh, b_ih, b_hh = _rnn_params(3 if gru else 4, 6, 40, seed=1)
+    w_ih, w_hh, b_ih, b_hh = rnn_params(3 if gru else 4, 6, 40, seed=1)
     x = torch.randn(10, 6, 6, generator=torch.Generator().manual_seed(2))
     on_chip = _rnn_emulated(gru, x, w_ih, w_hh, b_ih, b_hh)
     global_ = _rnn_emulated(gru, x, w_ih, w_hh, b_ih, b_hh, smem=2 * 8 * 40 * 4)
@@ -430,7 +421,7 @@ def test_emulated_rnn_streaming_equals_offline(gru):
     """The recurrence one position per call, state carried, equals the whole sequence bit for
     bit (the streaming engines' use), and a sequence's result does not depend on the others.
     (The input projections come from one GEMM here: a BLAS may round differently per shape.)"""
-    w_ih, w_hh, b_ih, b_hh = _rnn_params(3 if gru else 4, 5, 16, seed=3)
+    w_ih, w_hh, b_ih, b_hh = rnn_params(3 if gru else 4, 5, 16, seed=3)
     x = torch.randn(9, 7, 5, generator=torch.Generator().manual_seed(4))
     gx = _projections(gru, x, w_ih, b_ih, b_hh)
     full = _rnn_kernel_emulated(gru, gx, w_hh, b_hh)
@@ -447,7 +438,7 @@ def test_emulated_rnn_streaming_equals_offline(gru):
 
 
 def test_emulated_rnn_bad_arguments():
-    w_ih, w_hh, b_ih, b_hh = _rnn_params(4, 3, 4, seed=0)
+    w_ih, w_hh, b_ih, b_hh = rnn_params(4, 3, 4, seed=0)
     x = torch.zeros(2, 3, 3)
     with pytest.raises(ValueError, match="shared memory"):
         _rnn_emulated(False, x, w_ih, w_hh, b_ih, b_hh, smem=16)

@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import rel_err, require_cuda
+from helpers import rel_err, require_cuda, rnn_params
 from hushboard import ops
 
 
 @pytest.fixture(autouse=True)
 def _cuda():
     require_cuda()
-
-
-def _params(gates, i, hidden, seed):
-    g = torch.Generator().manual_seed(seed)
-    k = hidden ** -0.5
-    return [k * torch.randn(gates * hidden, i, generator=g),
-            k * torch.randn(gates * hidden, hidden, generator=g),
-            0.1 * torch.randn(gates * hidden, generator=g),
-            0.1 * torch.randn(gates * hidden, generator=g)]
 
 
 def _cuda_or_none(ts):
@@ -37,7 +28,7 @@ def _cuda_or_none(ts):
 @pytest.mark.parametrize("gru", [False, True])
 @pytest.mark.parametrize("reverse", [False, True])
 def test_cuda_rnn_matches_truth(s, l, i, hidden, gru, reverse):
-    w_ih, w_hh, b_ih, b_hh = _params(3 if gru else 4, i, hidden, seed=hidden)
+    w_ih, w_hh, b_ih, b_hh = rnn_params(3 if gru else 4, i, hidden, seed=hidden)
     g = torch.Generator().manual_seed(s)
     x = torch.randn(s, l, i, generator=g)
     h0 = torch.randn(s, hidden, generator=g)
@@ -55,7 +46,7 @@ def test_cuda_rnn_matches_truth(s, l, i, hidden, gru, reverse):
 
 
 def test_cuda_rnn_no_steps_and_no_state():
-    w_ih, w_hh, b_ih, b_hh = _params(4, 3, 8, seed=0)
+    w_ih, w_hh, b_ih, b_hh = rnn_params(4, 3, 8, seed=0)
     x = torch.zeros(2, 0, 3, device="cuda")
     h0 = torch.randn(2, 8, device="cuda")
     y, h, c = ops.lstm_layer(x, w_ih.cuda(), w_hh.cuda(), (b_ih + b_hh).cuda(), h0, None)
@@ -63,7 +54,7 @@ def test_cuda_rnn_no_steps_and_no_state():
 
 
 def test_cuda_rnn_gradients_match_cpu():
-    w_ih, w_hh, b_ih, b_hh = _params(4, 5, 12, seed=1)
+    w_ih, w_hh, b_ih, b_hh = rnn_params(4, 5, 12, seed=1)
     x = torch.randn(3, 9, 5, generator=torch.Generator().manual_seed(2))
     grads = []
     for dev in ("cpu", "cuda"):

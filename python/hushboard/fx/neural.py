@@ -65,16 +65,10 @@ class EngineEffect(NativeEffect):
 def effect_for_weights(path: str | os.PathLike) -> EngineEffect:
     """The streaming effect of a weights file written by ``DCCRN.save`` or ``BSRNN.save`` (the
     model is named in the file's metadata)."""
-    from safetensors import safe_open
+    from hushboard.models._weights import model_kind
 
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no weights file at {path!r}")
-    try:
-        with safe_open(path, framework="pt") as fh:
-            kind = (fh.metadata() or {}).get("model")
-    except Exception as e:  # safetensors raises its own error types
-        raise ValueError(f"{path!r} is not a readable safetensors file: {e}") from e
+    kind = model_kind(path)
     if kind == "DCCRN":
         from hushboard.fx.dccrn import DCCRNDenoiser
 

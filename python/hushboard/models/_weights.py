@@ -11,7 +11,27 @@ from torch import Tensor
 
 T = TypeVar("T")
 
-__all__ = ["check_state_dict", "config_from_dict", "config_from_metadata", "read_weights_file"]
+__all__ = ["check_state_dict", "config_from_dict", "config_from_metadata", "model_kind",
+           "read_weights_file"]
+
+
+def model_kind(path: str | os.PathLike) -> str | None:
+    """The model a weights file names in its metadata ("DCCRN", "BSRNN", or None).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: not a readable safetensors file.
+    """
+    from safetensors import safe_open
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no weights file at {path!r}")
+    try:
+        with safe_open(path, framework="pt") as fh:
+            return (fh.metadata() or {}).get("model")
+    except Exception as e:  # safetensors raises its own error types
+        raise ValueError(f"{path!r} is not a readable safetensors file: {e}") from e
 
 
 def read_weights_file(path: str | os.PathLike, model: str) -> tuple[dict[str, Tensor],
