@@ -305,7 +305,7 @@ def test_separation_on_the_gpu_matches_the_cpu(model_path):
         np.testing.assert_allclose(gpu[stem], cpu[stem], atol=1e-4 * np.abs(cpu[stem]).max())
 
 
- ---------------------------------------------------------------
+# ---- models and the weights folder ---------------------------------------------------------------
 def test_load_separator(model_path, tmp_path, monkeypatch):
     a = load_separator(model_path)
     assert load_separator(model_path) is a  # cached
