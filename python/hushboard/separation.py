@@ -25,7 +25,6 @@ the filtered stems sum to the mixture.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import numbers
 import os
@@ -68,40 +67,12 @@ _WIENER_COST = 0.6
 
 
 # ---- which weights file is what -------------------------------------------------------------
-@functools.lru_cache(maxsize=64)
-def _stems_of_file(path: str, mtime_ns: int, size: int) -> tuple[str, ...] | None:
-    try:
-        from safetensors import safe_open
-
-        with safe_open(path, framework="np") as fh:
-            meta = fh.metadata() or {}
-    except Exception:  # unreadable: not ours to judge here; loading reports it
-        return None
-    model = meta.get("model")
-    if model == "DCCRN":
-        return ("speech",)  # DCCRN is always a one-output denoiser
-    if model != "BSRNN":
-        return None
-    try:
-        stems = json.loads(meta["config"]).get("stems", ["speech"])
-    except (KeyError, ValueError, TypeError, AttributeError):
-        return None
-    if not isinstance(stems, list) or not stems or not all(isinstance(s, str) for s in stems):
-        return None
-    return tuple(stems)
-
-
 def weights_stems(path: str | os.PathLike) -> tuple[str, ...] | None:
-    """The output stems of a weights file, read from its safetensors metadata only (no tensors
-    are loaded): ``("speech",)`` for a denoiser (any DCCRN, a one-stem BSRNN), several names
-    for a separator; None when the file is unreadable or holds no hushboard model (it is then
-    left to the loader to report). Cached on (path, modification time, size)."""
-    p = os.fspath(path)
-    try:
-        st = os.stat(p)
-    except OSError:
-        return None
-    return _stems_of_file(os.path.abspath(p), st.st_mtime_ns, st.st_size)
+    """The output stems a weights file's metadata names (``("speech",)`` for a denoiser, several
+    for a separator; None when unreadable): ``hushboard.models._weights.weights_stems``."""
+    from hushboard.models._weights import weights_stems as stems_of
+
+    return stems_of(path)
 
 
 def _weights_root() -> Path | None:

@@ -21,7 +21,7 @@ def shipped_weights() -> dict[str, str]:
     loading it reports what is wrong."""
     import importlib.resources
 
-    from hushboard.separation import weights_stems
+    from hushboard.models._weights import weights_stems
 
     root = importlib.resources.files("hushboard") / "weights"
     if not root.is_dir():

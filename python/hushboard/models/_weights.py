@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from typing import Any, TypeVar
@@ -12,7 +13,7 @@ from torch import Tensor
 T = TypeVar("T")
 
 __all__ = ["check_state_dict", "config_from_dict", "config_from_metadata", "model_kind",
-           "read_weights_file"]
+           "read_weights_file", "weights_stems"]
 
 
 def model_kind(path: str | os.PathLike) -> str | None:
@@ -98,3 +99,39 @@ def config_from_metadata(cls: type[T], meta: dict[str, str], path: str | os.Path
         return config_from_dict(cls, d, model)
     except (ValueError, TypeError) as e:
         raise ValueError(f"{os.fspath(path)!r}: bad {model} config metadata: {e}") from e
+
+
+@functools.lru_cache(maxsize=64)
+def _stems_of_file(path: str, mtime_ns: int, size: int) -> tuple[str, ...] | None:
+    try:
+        from safetensors import safe_open
+
+        with safe_open(path, framework="np") as fh:
+            meta = fh.metadata() or {}
+    except Exception:  # unreadable: not ours to judge here; loading reports it
+        return None
+    model = meta.get("model")
+    if model == "DCCRN":
+        return ("speech",)  # DCCRN is always a one-output denoiser
+    if model != "BSRNN":
+        return None
+    try:
+        stems = json.loads(meta["config"]).get("stems", ["speech"])
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
+    if not isinstance(stems, list) or not stems or not all(isinstance(s, str) for s in stems):
+        return None
+    return tuple(stems)
+
+
+def weights_stems(path: str | os.PathLike) -> tuple[str, ...] | None:
+    """The output stems of a weights file, read from its safetensors metadata only (no tensors
+    are loaded): ``("speech",)`` for a denoiser (any DCCRN, a one-stem BSRNN), several names
+    for a separator; None when the file is unreadable or holds no hushboard model (it is then
+    left to the loader to report). Cached on (path, modification time, size)."""
+    p = os.fspath(path)
+    try:
+        st = os.stat(p)
+    except OSError:
+        return None
+    return _stems_of_file(os.path.abspath(p), st.st_mtime_ns, st.st_size)
