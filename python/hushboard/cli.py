@@ -394,7 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "batches through the model on the GPU; falls back to the CPU with a "
                          "warning when no GPU or no CUDA build)")
     pd.add_argument("--batch-size", type=int, default=16, metavar="N",
-                    help="with --device cuda: channels (files x channels) per batch")
+                    help="with --device cuda: files read at a time, and channels per batch "
+                         "(default 16)")
     pd.set_defaults(func=_cmd_denoise)
     ps = sub.add_parser("separate", help="split songs into stems (vocals, drums, bass, other)")
     ps.add_argument("inputs", nargs="+", metavar="SONG", help="input audio files (mono/stereo)")
