@@ -14,9 +14,10 @@ measured memory bandwidth, whichever is larger):
                  one grouped launch vs the per-band loop of LayerNorm + Linear. Target: >= 3x.
   LSTM time path  31 bands x batch 16 = 496 sequences of 1000 frames (10 s), I = H = 64 and
                  128: one GEMM + the fused recurrence vs cuDNN (torch.lstm). Target: >= 2x.
-  streamed BSRNN  bsrnn-speech-16k-lite, one hop (BSRNN.step on a batch of streams' frames)
-                 for 1, 16 and 256 concurrent streams: time per hop. Targets: 256 streams
-                 <= 1 ms, 1 stream <= 0.2 ms.
+  streamed BSRNN  bsrnn-speech-16k-lite, one hop of audio for 1, 16 and 256 concurrent
+                 streams through hushboard.serve.StreamServer (a CUDA graph per hop; also
+                 eager), beside BSRNN.step on one frame with hushboard's ops and with plain
+                 PyTorch. Targets: 256 streams <= 1 ms, 1 stream <= 0.2 ms.
 The fused STFT has its own GPU section: bench_stft.py --device cuda.
 
 --device cpu runs the same cases on the CPU (hushboard's CPU kernels, one thread): it checks
@@ -184,31 +185,47 @@ def lstm_section(dev, settings, peak, bw, quick, cuda):
 
 
 def stream_section(dev, settings, quick, cuda):
+    from hushboard.serve import StreamServer
+
     torch.manual_seed(3)
     net = BSRNN("bsrnn-speech-16k-lite").eval().to(dev)
     ref = BSRNN("bsrnn-speech-16k-lite").eval().to(dev)
     ref.load_state_dict(net.state_dict())
     ref.use_kernels = False  # plain PyTorch modules (cuDNN LSTM, per-band loops)
-    bins = net.config.n_bins
+    bins, hop = net.config.n_bins, net.config.hop_length
     rows = []
     for streams in ((1, 4) if quick else (1, 16, 256)):
         frame = torch.randn(streams, 1, bins, dtype=torch.complex64).to(dev)
+        audio = (0.1 * torch.randn(streams, hop)).to(dev)
         state = {"hb": net.init_state(streams), "torch": ref.init_state(streams)}
+        servers = {"eager": StreamServer(net, streams, device=dev, graph=False)}
+        if cuda:
+            servers["graph"] = StreamServer(net, streams, device=dev, graph=True)
 
         def step(model, key, frame=frame, state=state):
             _, state[key] = model.step(frame, state[key])
 
+        cases = {f"server {k}": (lambda srv=srv, audio=audio: srv.process(audio))
+                 for k, srv in servers.items()}
+        cases.update({"hb step": lambda: step(net, "hb"), "torch step": lambda: step(ref, "torch")})
         with torch.no_grad():
-            st = H.compare({"hb": lambda: step(net, "hb"), "torch": lambda: step(ref, "torch")},
-                           settings, cuda=cuda)
+            st = H.compare(cases, settings, cuda=cuda)
         m = {k: v.median for k, v in st.items()}
-        rows.append([streams, H.fmt_time(m["hb"], "us"), H.fmt_time(m["torch"], "us"),
-                     H.fmt_time(m["hb"] / streams, "us"), f"{m['torch'] / m['hb']:.2f}"])
+        best = m.get("server graph", m["server eager"])
+        rows.append([streams, H.fmt_time(m["server graph"], "us") if cuda else "-",
+                     H.fmt_time(m["server eager"], "us"), H.fmt_time(m["hb step"], "us"),
+                     H.fmt_time(m["torch step"], "us"), H.fmt_time(best / streams, "us"),
+                     f"{m['torch step'] / best:.2f}"])
         print(" | ".join(map(str, rows[-1])), flush=True)
     return ["", ("## Streamed causal BSRNN (bsrnn-speech-16k-lite), one hop (8 ms) for all "
                  "streams, us"), "",
-            H.markdown_table(["streams", "hushboard ops", "plain PyTorch", "per stream",
-                              "torch/hb"], rows),
+            ("`StreamServer` advances every stream by a hop, audio in and audio out (STFT, "
+             "network, mask, iSTFT, overlap-add), as one CUDA graph replay (`graph`) or the "
+             "same kernels launched one by one (`eager`). `hb step` and `torch step` are "
+             "`BSRNN.step` on one STFT frame per stream (no STFT / iSTFT) with hushboard's ops "
+             "and with the plain PyTorch modules. The input is already on the device."), "",
+            H.markdown_table(["streams", "server graph", "server eager", "hb step", "torch step",
+                              "best per stream", "torch step / best"], rows),
             "", "Targets: 256 streams <= 1000 us per hop; 1 stream <= 200 us."]
 
 

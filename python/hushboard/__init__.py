@@ -9,8 +9,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["Chain", "Denoise", "Gain", "SpectralGate", "WienerDenoiser", "__version__", "backend", "fx", "ops",
-           "separate", "streaming"]
+__all__ = ["Chain", "Denoise", "Gain", "SpectralGate", "StreamServer", "WienerDenoiser", "__version__",
+           "backend", "fx", "ops", "separate", "streaming"]
 
 
 def __getattr__(name: str):  # lazy: `import hushboard` stays cheap (torch loads on first use)
@@ -20,6 +20,8 @@ def __getattr__(name: str):  # lazy: `import hushboard` stays cheap (torch loads
         return importlib.import_module(f"hushboard.{name}")
     if name in ("Chain", "Denoise", "Gain", "SpectralGate", "WienerDenoiser"):
         return getattr(importlib.import_module("hushboard.fx"), name)
+    if name == "StreamServer":
+        return importlib.import_module("hushboard.serve").StreamServer
     if name == "separate":
         return importlib.import_module("hushboard.separation").separate
     raise AttributeError(f"module 'hushboard' has no attribute {name!r}")
