@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hushboard.ops._fastpath import eager_native
+from hushboard.ops._fastpath import eager_native, float32_under_autocast
 from hushboard.ops._native import _C, register_native
 
 __all__ = ["band_mask", "band_mask_reference", "band_split", "band_split_reference"]
@@ -404,6 +404,7 @@ def _check_tensors(x: Tensor, checks: tuple[tuple[str, Tensor, tuple], ...]) -> 
             raise ValueError(f"{name} must have shape {shape} (got {tuple(t.shape)})")
 
 
+@float32_under_autocast
 def band_split(
     x: Tensor, band_dims: Sequence[int], gamma: Tensor, beta: Tensor, weight: Tensor,
     bias: Tensor, *, eps: float = 1e-5,
@@ -447,6 +448,7 @@ def band_split(
     return _split_op(x, list(dims), gamma, beta, weight, bias, eps)
 
 
+@float32_under_autocast
 def band_mask(
     x: Tensor, out_dims: Sequence[int], gamma: Tensor, beta: Tensor, w1: Tensor, b1: Tensor,
     w2: Tensor, b2: Tensor, *, glu: bool = True, eps: float = 1e-5,

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from hushboard.ops._fastpath import float32_under_autocast
 from hushboard.ops._native import _C, register_native
 
 __all__ = ["complex_conv2d", "complex_conv_transpose2d"]
@@ -422,6 +423,7 @@ def _check_out(fo: int, to: int, shape) -> None:
                          f"{tuple(shape[2:])})")
 
 
+@float32_under_autocast
 def complex_conv2d(
     x: Tensor, weight_real: Tensor, weight_imag: Tensor, bias_real: Tensor | None = None,
     bias_imag: Tensor | None = None, *, stride: IntOrPair = 1,
@@ -457,6 +459,7 @@ def complex_conv2d(
     return _finish(y, is_complex, cout)
 
 
+@float32_under_autocast
 def complex_conv_transpose2d(
     x: Tensor, weight_real: Tensor, weight_imag: Tensor, bias_real: Tensor | None = None,
     bias_imag: Tensor | None = None, *, stride: IntOrPair = 1,

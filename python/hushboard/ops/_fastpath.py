@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import torch
 from torch import Tensor
 
 from hushboard.ops._native import FORCE_REFERENCE
 
-__all__ = ["eager_native"]
+__all__ = ["eager_native", "float32_under_autocast"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 # Eager fast path: a plain eager call on CPU float32 tensors that needs no gradient goes to the
 # native kernel directly, skipping the custom op's dispatch (about 50-100 us, more than the
@@ -42,3 +48,50 @@ def eager_native(*ts: Tensor | None) -> bool:
     stack, fmode, tracing, functorch, compiling = _NO_MODES
     return not (stack() or fmode() or tracing() is not None or functorch() is not None
                 or compiling() or _forward_ad._current_level >= 0)
+
+
+# ---- autocast --------------------------------------------------------------------------------
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def _autocast_on(device_type: str) -> bool:
+    if device_type not in ("cpu", "cuda"):  # meta, fake...: no autocast of their own
+        return False
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # pragma: no cover - torch < 2.4 had per-device functions
+        if device_type == "cpu":
+            return torch.is_autocast_cpu_enabled()
+        return torch.is_autocast_enabled()
+
+
+def _to_f32(v: Any) -> Any:
+    if isinstance(v, Tensor) and v.dtype in _HALF:
+        return v.float()
+    if isinstance(v, (list, tuple)) and any(isinstance(i, Tensor) for i in v):
+        return type(v)(_to_f32(i) for i in v)
+    return v
+
+
+def float32_under_autocast(fn: _F) -> _F:
+    """Run a fused op in float32 inside a ``torch.autocast`` region, as autocast does with the
+    precision-sensitive torch ops (layer_norm, softmax...): float16 / bfloat16 tensor arguments
+    become float32 and the op runs with autocast off, so the torch math inside its kernels
+    (e.g. the RNN's input GEMM) stays float32 too. Outside autocast the call is unchanged."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        for v in (*args, *kwargs.values()):
+            if isinstance(v, Tensor):
+                dev = v.device.type
+                break
+        else:
+            return fn(*args, **kwargs)
+        if not _autocast_on(dev):
+            return fn(*args, **kwargs)
+        args = tuple(_to_f32(a) for a in args)
+        kwargs = {k: _to_f32(v) for k, v in kwargs.items()}
+        with torch.autocast(dev, enabled=False):
+            return fn(*args, **kwargs)
+
+    return run  # type: ignore[return-value]

@@ -33,7 +33,7 @@ import weakref
 import torch
 from torch import Tensor
 
-from hushboard.ops._fastpath import eager_native
+from hushboard.ops._fastpath import eager_native, float32_under_autocast
 from hushboard.ops._native import _C, register_native
 
 __all__ = [
@@ -346,6 +346,7 @@ def _check_common(x, w_ih, w_hh, gates: int) -> tuple[int, int, int, int]:
     return s, l, i, hidden
 
 
+@float32_under_autocast
 def lstm_layer(
     x: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, h0: Tensor | None = None,
     c0: Tensor | None = None, reverse: bool = False,
@@ -376,6 +377,7 @@ def lstm_layer(
     return _lstm_op(x, w_ih, w_hh, bias, h0, c0, bool(reverse))
 
 
+@float32_under_autocast
 def gru_layer(
     x: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, h0: Tensor | None = None,
     reverse: bool = False,

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from hushboard.ops._fastpath import float32_under_autocast
 from hushboard.ops._native import _C, FORCE_REFERENCE
 from hushboard.ops._rnn import _check_common, _check_tensor, _n_threads, lstm_layer_reference
 
@@ -158,6 +159,7 @@ def _native_ok(*ts: Tensor | None) -> bool:
         t is None or (t.is_cpu and t.dtype == torch.float32) for t in ts)
 
 
+@float32_under_autocast
 def lstm_train_layer(
     x: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor,
     h0: Tensor | None = None, c0: Tensor | None = None, reverse: bool = False,

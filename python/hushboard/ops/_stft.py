@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hushboard.ops._native import FORCE_REFERENCE, _C, register_native
+from hushboard.ops._fastpath import float32_under_autocast
+from hushboard.ops._native import _C, FORCE_REFERENCE, register_native
 
 __all__ = ["WINDOWS", "get_window", "istft", "stft", "stft_num_frames"]
 
@@ -537,6 +538,7 @@ def _native_direct(t: Tensor) -> bool:
     )
 
 
+@float32_under_autocast
 def stft(
     x: Tensor | np.ndarray,
     n_fft: int,
@@ -618,6 +620,7 @@ def stft(
     return out.numpy() if is_numpy else out
 
 
+@float32_under_autocast
 def istft(
     spec: Tensor | np.ndarray,
     n_fft: int,
