@@ -100,3 +100,26 @@ def test_bench_cuda_quick_on_the_cpu(tmp_path):
         assert section in stdout
     assert "four/hb" in stdout and "loop/hb" in stdout and "torch/hb" in stdout
     assert "hushboard CUDA kernels benchmark" in out.read_text(encoding="utf-8")
+
+
+def test_bench_precision_quick(tmp_path):
+    """bench_precision.py on two generated 16 kHz pairs (the 48 kHz and music sets absent)."""
+    import numpy as np
+    from hushboard.io import write_audio
+
+    rng = np.random.default_rng(0)
+    for sub in ("clean", "noisy"):
+        (tmp_path / "ts" / sub).mkdir(parents=True)
+    for i in range(2):
+        t = np.arange(16000) / 16000
+        clean = (0.3 * np.sin(2 * np.pi * 300 * t) * np.sin(2 * np.pi * 3 * t)).astype(np.float32)
+        noisy = clean + 0.05 * rng.standard_normal(t.size).astype(np.float32)
+        write_audio(tmp_path / "ts" / "clean" / f"f{i}.wav", clean, 16000, bit_depth=32)
+        write_audio(tmp_path / "ts" / "noisy" / f"f{i}.wav", noisy, 16000, bit_depth=32)
+    out = tmp_path / "precision.md"
+    stdout = _run_quick("bench_precision.py", out, "--testset16k", str(tmp_path / "ts"),
+                        "--testset48k", str(tmp_path / "none"), "--music",
+                        str(tmp_path / "none"), timeout=300)
+    assert stdout.count("bsrnn-speech-16k-lite") >= 3
+    report = out.read_text(encoding="utf-8")
+    assert "bfloat16" in report and "float16" in report and "output SNR vs float32" in report

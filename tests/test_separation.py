@@ -271,6 +271,7 @@ def test_wiener_segments_channels_and_silence():
     (None, {"device": "tpu"}, ValueError, "device"),
     (None, {"device": 0}, TypeError, "device"),
     (None, {"model": 3}, TypeError, "model"),
+    (None, {"precision": "fp8"}, ValueError, "precision must be one of"),
 ])
 def test_bad_arguments(model, bad, kwargs, exc, match):
     audio = np.zeros((2, 4410), np.float32) if bad is None else bad
@@ -303,6 +304,10 @@ def test_separation_on_the_gpu_matches_the_cpu(model_path):
                    device="cuda")
     for stem in cpu:
         np.testing.assert_allclose(gpu[stem], cpu[stem], atol=1e-4 * np.abs(cpu[stem]).max())
+    half = separate(x, SR, model=model_path, chunk_seconds=1.0, overlap_seconds=0.25,
+                    device="cuda", precision="bfloat16")
+    for stem in cpu:
+        assert np.abs(half[stem] - cpu[stem]).max() <= 0.02 * np.abs(cpu[stem]).max(), stem
 
 
 # ---- models and the weights folder ---------------------------------------------------------------

@@ -10,8 +10,9 @@ from typing import Any
 
 from hushboard.ops._native import _C
 
-__all__ = ["BuildInfo", "build_info", "cuda_available", "get_num_threads", "resolve_device",
-           "set_num_threads"]
+__all__ = ["PRECISIONS", "BuildInfo", "build_info", "check_precision", "cuda_available",
+           "get_num_threads",
+           "precision_context", "resolve_device", "set_num_threads"]
 
 
 @dataclass(frozen=True)
@@ -97,3 +98,29 @@ def resolve_device(device: Any, name: str = "device"):
         raise ValueError(f"{name}={str(device)!r} but torch sees {torch.cuda.device_count()} "
                          "CUDA device(s)")
     return dev
+
+
+#: ``precision`` names of the offline model paths (batch denoising, separation)
+PRECISIONS = ("float32", "bfloat16", "float16")
+
+
+def check_precision(precision: Any, name: str = "precision") -> str:
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise ValueError(f"{name} must be one of {', '.join(PRECISIONS)} (got {precision!r})")
+    return precision
+
+
+def precision_context(precision: Any, device: Any, name: str = "precision"):
+    """A context in which a model runs at ``precision`` on ``device``: nothing for
+    ``"float32"``; ``torch.autocast`` with that dtype for ``"bfloat16"`` / ``"float16"`` (the
+    GEMMs and torch's RNNs in half precision; hushboard's fused ops, norms and the STFT stay
+    float32). The half modes pay off on a GPU; on the CPU they are usually slower."""
+    import contextlib
+
+    import torch
+
+    check_precision(precision, name)
+    if precision == "float32":
+        return contextlib.nullcontext()
+    dev = torch.device(device)
+    return torch.autocast(dev.type, dtype=getattr(torch, precision))

@@ -90,7 +90,7 @@ def _check_signals(signals: Any) -> list[np.ndarray]:
 
 def denoise_batch(signals: Sequence[np.ndarray], sample_rate: float, *,
                   model: Any = "default", device: Any = "cpu", batch_size: int = 16,
-                  max_batch_seconds: float = 1200.0,
+                  max_batch_seconds: float = 1200.0, precision: str = "float32",
                   progress: Callable[[float], None] | None = None) -> list[np.ndarray]:
     """Denoise many signals in batches through a neural model on ``device``.
 
@@ -105,6 +105,9 @@ def denoise_batch(signals: Sequence[np.ndarray], sample_rate: float, *,
         batch_size: items (channels) per batch, >= 1.
         max_batch_seconds: padded audio per batch at most (memory bound; a longer item runs
             alone).
+        precision: "float32", or "bfloat16" / "float16" to run the model's GEMMs and torch
+            RNNs under ``torch.autocast`` (hushboard's fused ops stay float32; see
+            ``hushboard.backend.precision_context``; measured error in bench/RESULTS.md).
         progress: called with the fraction of items done, or None.
 
     Returns:
@@ -112,9 +115,11 @@ def denoise_batch(signals: Sequence[np.ndarray], sample_rate: float, *,
     """
     import torch
 
+    from hushboard.backend import check_precision, precision_context
     from hushboard.separation import _check_rate, _resample
 
     xs = _check_signals(signals)
+    check_precision(precision)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be an int >= 1 (got {batch_size!r})")
     if not (isinstance(max_batch_seconds, (int, float)) and max_batch_seconds > 0):
@@ -126,6 +131,7 @@ def denoise_batch(signals: Sequence[np.ndarray], sample_rate: float, *,
     rate_model = net.config.sample_rate
     rate = _check_rate(sample_rate, rate_model)
     dev = next(net.parameters()).device
+    amp = precision_context(precision, dev)
     # items: (signal, channel) at the model's rate
     items = []
     for i, a in enumerate(xs):
@@ -147,7 +153,9 @@ def denoise_batch(signals: Sequence[np.ndarray], sample_rate: float, *,
             for row, k in enumerate(group):
                 y = items[k][2]
                 x[row, : y.shape[-1]] = torch.from_numpy(np.ascontiguousarray(y))
-            out = net(x.to(dev)).float().cpu().numpy()
+            with amp:
+                out = net(x.to(dev))
+            out = out.float().cpu().numpy()
             for row, k in enumerate(group):
                 results[k] = out[row, : items[k][2].shape[-1]]
             pos += n

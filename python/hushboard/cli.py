@@ -149,7 +149,11 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         if src.resolve() == dst.resolve():
             raise OSError(f"refusing to overwrite the input {src}; choose another output")
     if device.type == "cuda":
-        return _denoise_on_device(inputs, targets, args.model, device, args.batch_size)
+        return _denoise_on_device(inputs, targets, args.model, device, args.batch_size,
+                                  args.precision)
+    if args.precision != "float32":
+        print(f"hushboard denoise: warning: --precision {args.precision} applies to --device "
+              "cuda; the CPU engines run float32", file=sys.stderr)
     for src, dst in zip(inputs, targets):
         t0 = time.perf_counter()
         info = process_file(make(), src, dst, chunk_seconds=args.chunk_seconds,
@@ -161,7 +165,8 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
     return 0
 
 
-def _denoise_on_device(inputs, targets, model, device, batch_size: int) -> int:
+def _denoise_on_device(inputs, targets, model, device, batch_size: int,
+                       precision: str = "float32") -> int:
     """``hushboard denoise --device cuda``: files grouped by sample rate, read batch_size files
     at a time, denoised in batches (``hushboard.batch.denoise_batch``), written with their
     input's rate and channels; one throughput line at the end."""
@@ -182,7 +187,8 @@ def _denoise_on_device(inputs, targets, model, device, batch_size: int) -> int:
             group = ks[g:g + batch_size]
             t0 = clock()
             audio = [read_audio(inputs[k])[0] for k in group]
-            ys = denoise_batch(audio, rate, model=net, batch_size=batch_size)
+            ys = denoise_batch(audio, rate, model=net, batch_size=batch_size,
+                               precision=precision)
             for k, y in zip(group, ys):
                 tmp = targets[k].with_name(f".{targets[k].stem}.partial-{os.getpid()}"
                                            f"{targets[k].suffix}")
@@ -261,7 +267,7 @@ def _cmd_separate(args: argparse.Namespace) -> int:
         result = separate(audio, sr, model=model, stems=stems, wiener=args.wiener,
                           chunk_seconds=args.chunk_seconds,
                           overlap_seconds=args.overlap_seconds, device=device,
-                          progress=_progress_printer(src.name))
+                          progress=_progress_printer(src.name), precision=args.precision)
         dst.mkdir(exist_ok=True)
         clipped = 0
         for name, y in result.items():
@@ -396,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     pd.add_argument("--batch-size", type=int, default=16, metavar="N",
                     help="with --device cuda: files read at a time, and channels per batch "
                          "(default 16)")
+    pd.add_argument("--precision", default="float32", choices=["float32", "bfloat16", "float16"],
+                    help="with --device cuda: bfloat16/float16 run the model's GEMMs under "
+                         "autocast (hushboard's fused ops stay float32); default float32")
     pd.set_defaults(func=_cmd_denoise)
     ps = sub.add_parser("separate", help="split songs into stems (vocals, drums, bass, other)")
     ps.add_argument("inputs", nargs="+", metavar="SONG", help="input audio files (mono/stereo)")
@@ -422,6 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="audio separated per step (memory bound; default 10)")
     ps.add_argument("--overlap-seconds", type=float, default=None,
                     help="cross-fade between chunks (default 1, at most a quarter chunk)")
+    ps.add_argument("--precision", default="float32", choices=["float32", "bfloat16", "float16"],
+                    help="bfloat16/float16 run the network's GEMMs under autocast (for a GPU; "
+                         "hushboard's fused ops stay float32); default float32")
     ps.set_defaults(func=_cmd_separate)
     pm = sub.add_parser("demo", help="denoise the bundled noisy speech clip; write audio and a "
                                      "spectrogram")

@@ -435,7 +435,8 @@ def _resample(a: np.ndarray, from_rate: int, to_rate: int, length: int | None = 
 def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "default", stems=None,
              wiener: bool = False, chunk_seconds: float = 10.0, overlap_seconds: float = 1.0,
              device: str = "cpu", progress: Callable[[float], None] | None = None,
-             batch_chunks: int | None = None) -> dict[str, np.ndarray]:
+             batch_chunks: int | None = None, precision: str = "float32"
+             ) -> dict[str, np.ndarray]:
     """Separate a song into stems.
 
     The audio is resampled to the model's rate (polyphase, aligned) when ``sample_rate``
@@ -462,6 +463,9 @@ def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "def
         progress: called with the fraction done (0 to 1, ends with 1.0 once), or None.
         batch_chunks: chunks run as one batch (None: 8 on a GPU, 1 on the CPU, where the
             result is the same either way).
+        precision: "float32", or "bfloat16" / "float16" to run the network's GEMMs under
+            ``torch.autocast`` (hushboard's fused ops and the Wiener filter stay float32; see
+            ``hushboard.backend.precision_context``).
 
     Returns:
         stem name -> float32 array shaped like ``audio``, in the order asked for.
@@ -475,8 +479,11 @@ def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "def
     """
     import torch
 
+    from hushboard.backend import check_precision, precision_context
+
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a callable or None (got {type(progress).__name__})")
+    check_precision(precision)
     if not isinstance(wiener, (bool, np.bool_)):
         raise TypeError(f"wiener must be a bool (got {type(wiener).__name__})")
     shape = tuple(audio.shape) if hasattr(audio, "shape") else None
@@ -516,9 +523,11 @@ def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "def
         batch_chunks = 8 if dev.type == "cuda" else 1
     with torch.inference_mode():
         xd = xb.to(dev)
-        est = net.separate_long(xd, chunk_seconds=chunk_seconds, overlap_seconds=overlap_seconds,
-                                progress=lambda f: report((1 - wiener_share) * f),
-                                batch_chunks=batch_chunks)
+        with precision_context(precision, dev):
+            est = net.separate_long(xd, chunk_seconds=chunk_seconds,
+                                    overlap_seconds=overlap_seconds,
+                                    progress=lambda f: report((1 - wiener_share) * f),
+                                    batch_chunks=batch_chunks).float()
         if wiener:
             est = wiener_filter(xd, est, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
                                 window=cfg.window, iterations=1,
