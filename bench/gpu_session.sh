@@ -36,5 +36,6 @@ tests_rc=$?
 echo "== benchmarks"
 timeout 300 "$py" bench/bench_cuda.py --out "$out/cuda.md" 2>&1 | tail -60
 timeout 120 "$py" bench/bench_stft.py --device cuda --quick --out "$out/stft.md" 2>&1 | tail -30
+timeout 120 "$py" -m hushboard bench --device cuda --json "$out/bench_cli.json" 2>&1 | tail -20
 echo "tests exit status: $tests_rc; reports in $out"
 exit "$tests_rc"

@@ -462,6 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hushboard.train.cli import add_train_parser
 
     add_train_parser(sub)  # hushboard train PRESET --data DIR --out DIR
+    from hushboard.benchmark import add_bench_parser
+
+    add_bench_parser(sub)  # hushboard bench: speed of a model here (CPU streaming, GPU)
     return p
 
 
