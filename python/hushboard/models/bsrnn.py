@@ -46,7 +46,7 @@ from hushboard.models._weights import (
 )
 from hushboard.ops import band_mask, band_split, get_window, gru_layer, istft, lstm_layer, stft
 from hushboard.ops._band import band_mask_reference, band_split_reference
-from hushboard.ops._fastpath import eager_native
+from hushboard.ops._fastpath import derived, eager_native
 from hushboard.ops._native import _C, FORCE_REFERENCE
 from hushboard.ops._rnn_train import lstm_train_layer
 
@@ -336,7 +336,8 @@ def _run_rnn(rnn: nn.Module, x: Tensor, fused: bool, state: Any = None,
         b_ih, b_hh = getattr(rnn, f"bias_ih_l0{sfx}"), getattr(rnn, f"bias_hh_l0{sfx}")
         if lstm:
             h0, c0 = state if state is not None else (None, None)
-            y, h, c = lstm_layer(x, w_ih, w_hh, b_ih + b_hh, h0, c0, reverse=reverse)
+            bias = derived("lstm_bias", (b_ih, b_hh), torch.add)  # not summed per call
+            y, h, c = lstm_layer(x, w_ih, w_hh, bias, h0, c0, reverse=reverse)
             st = (h, c)
         else:
             y, h = gru_layer(x, w_ih, w_hh, b_ih, b_hh, state, reverse=reverse)

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hushboard.ops._fastpath import eager_native, float32_under_autocast
+from hushboard.ops._fastpath import derived, eager_native, float32_under_autocast
 from hushboard.ops._native import _C, register_native
 
 __all__ = ["band_mask", "band_mask_reference", "band_split", "band_split_reference"]
@@ -239,7 +239,8 @@ def _split_cuda_native(x, dims, gamma, beta, weight, bias, eps):
     rows = x2.shape[0]
     y = torch.empty((*x.shape[:-1], len(dims), n_out), dtype=torch.float32, device=x.device)
     if rows:
-        g, b, wt, c = gamma.contiguous(), beta.contiguous(), weight.t().contiguous(), bias.contiguous()
+        g, b, c = gamma.contiguous(), beta.contiguous(), bias.contiguous()
+        wt = derived("split_w_t", (weight,), lambda w: w.t().contiguous())
         with torch.cuda.device(x.device):
             _C.band_split_cuda(False, list(dims), n_out, g.data_ptr(), b.data_ptr(),
                                wt.data_ptr(), c.data_ptr(), eps, x2.data_ptr(), rows,
@@ -255,7 +256,8 @@ def _mask_cuda_native(x, dims, gamma, beta, w1, b1, w2, b2, glu, eps):
     y = torch.empty((*x.shape[:-2], dout), dtype=torch.float32, device=x.device)
     if rows:
         g, b, c1, c2 = gamma.contiguous(), beta.contiguous(), b1.contiguous(), b2.contiguous()
-        w1t, w2t = w1.transpose(1, 2).contiguous(), w2.t().contiguous()
+        w1t = derived("mask_w1_t", (w1,), lambda w: w.transpose(1, 2).contiguous())
+        w2t = derived("mask_w2_t", (w2,), lambda w: w.t().contiguous())
         with torch.cuda.device(x.device):
             _C.band_mask_cuda(False, list(dims), n, hidden, glu, g.data_ptr(), b.data_ptr(),
                               w1t.data_ptr(), c1.data_ptr(), w2t.data_ptr(), c2.data_ptr(), eps,

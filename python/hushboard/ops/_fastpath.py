@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,7 +12,7 @@ from torch import Tensor
 
 from hushboard.ops._native import FORCE_REFERENCE
 
-__all__ = ["eager_native", "float32_under_autocast"]
+__all__ = ["derived", "eager_native", "float32_under_autocast"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -95,3 +96,34 @@ def float32_under_autocast(fn: _F) -> _F:
             return fn(*args, **kwargs)
 
     return run  # type: ignore[return-value]
+
+
+# ---- derived weights ---------------------------------------------------------------------------
+# Tensors made from weights on every call (a transposed copy for coalesced loads, the sum of two
+# biases) are kept while their sources live unchanged: same objects, same version counters (an
+# in-place update, e.g. an optimizer step, bumps it and the entry is rebuilt). Each launch of a
+# GPU kernel then skips those copies, and a CUDA graph of a streaming hop holds none of them.
+_DERIVED: dict = {}
+_DERIVED_SIZE = 256
+
+
+def derived(kind: str, tensors: tuple[Tensor, ...], build: Callable[..., Tensor]) -> Tensor:
+    """``build(*tensors)`` (detached), cached under ``kind`` while every tensor in ``tensors``
+    is alive and unmodified. Inference tensors (no version counter) are never cached."""
+    if any(t.is_inference() for t in tensors):
+        return build(*(t.detach() for t in tensors))
+    key = (kind, *map(id, tensors))
+    versions = tuple(t._version for t in tensors)
+    hit = _DERIVED.get(key)
+    if hit is not None and hit[1] == versions and all(r() is t for r, t in zip(hit[0], tensors)):
+        return hit[2]
+    out = build(*(t.detach() for t in tensors))
+    try:
+        refs = tuple(weakref.ref(t, lambda _r, k=key: _DERIVED.pop(k, None)) for t in tensors)
+    except TypeError:
+        return out
+    _DERIVED.pop(key, None)
+    if len(_DERIVED) >= _DERIVED_SIZE:
+        _DERIVED.pop(next(iter(_DERIVED)))
+    _DERIVED[key] = (refs, versions, out)
+    return out

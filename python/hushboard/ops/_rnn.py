@@ -33,7 +33,7 @@ import weakref
 import torch
 from torch import Tensor
 
-from hushboard.ops._fastpath import eager_native, float32_under_autocast
+from hushboard.ops._fastpath import derived, eager_native, float32_under_autocast
 from hushboard.ops._native import _C, register_native
 
 __all__ = [
@@ -222,7 +222,7 @@ def _rnn_cuda(gru: bool, x, w_ih, w_hh, b_in, b_hh, h0, c0, reverse):
     hidden = w_hh.shape[1]
     gates = 3 if gru else 4
     gx = torch.addmm(b_in, x.reshape(s * l, i), w_ih.t()).view(s, l, gates * hidden)
-    wt = w_hh.t().contiguous()
+    wt = derived("rnn_whh_t", (w_hh,), lambda w: w.t().contiguous())
     bh = None if b_hh is None else b_hh.contiguous()
     h0c = None if h0 is None else h0.contiguous()
     c0c = None if c0 is None else c0.contiguous()
