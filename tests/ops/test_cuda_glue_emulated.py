@@ -188,3 +188,31 @@ def test_bsrnn_stream_server_on_the_cuda_route(monkeypatch):
     lat = srv.latency_samples
     n = x.shape[-1]
     assert float((y[:, lat:] - ref[:, :n - lat]).abs().max()) <= 1e-5 * float(ref.abs().max())
+
+
+def test_offline_models_on_the_cuda_route(monkeypatch):
+    """The offline forwards `hushboard denoise --device cuda` batches: a BSRNN (layer by layer,
+    not the CPU's one native call) and a DCCRN (complex convs and transposed convs) through the
+    CUDA wrappers and emulated kernels, against their CPU outputs."""
+    from hushboard.models.bsrnn import BSRNN, BSRNNConfig
+    from hushboard.models.dccrn import DCCRN, DCCRNConfig
+
+    torch.manual_seed(1)
+    bsrnn = BSRNN(BSRNNConfig(bands=(2, 3, 5, 7, 8, 9, 15), feature_dim=8, num_layers=2,
+                              hidden_size=8, mask_hidden=12, n_fft=96, hop_length=24,
+                              sample_rate=8000, rnn="gru", mask_frames=2)).eval()
+    dccrn = DCCRN(DCCRNConfig(channels=(4, 8), rnn_layers=1, rnn_units=8, n_fft=64,
+                              win_length=64, hop_length=16)).eval()
+    g = torch.Generator().manual_seed(7)
+    xb, xd = torch.randn(2, 24 * 12, generator=g), torch.randn(2, 16 * 12, generator=g)
+    with torch.no_grad():
+        ref_b, ref_d = bsrnn(xb), dccrn(xd)
+    launches = _route_cpu_through_cuda_glue(monkeypatch)
+    monkeypatch.setattr(BSRNN, "_network", lambda self, spec: None)  # layer by layer
+    with torch.no_grad():
+        got_b = bsrnn(xb)
+        n_bsrnn = launches.launches
+        got_d = dccrn(xd)
+    assert n_bsrnn == 1 + 3 * 2 + 1 and launches.launches == n_bsrnn + 4
+    assert rel_err(got_b, ref_b) < 1e-5
+    assert rel_err(got_d, ref_d) < 1e-5
