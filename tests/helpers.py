@@ -72,6 +72,18 @@ def _cuda_ready() -> tuple[bool, str]:
     return True, ""
 
 
+def require_cuda_build() -> None:
+    """Skip unless hushboard was built with its CUDA kernels (their host emulations need no GPU);
+    a failure instead under HUSHBOARD_REQUIRE_CUDA_BUILD=1 (CI sets it where nvcc exists)."""
+    from hushboard.ops._native import _C
+
+    if _C.WITH_CUDA:
+        return
+    if os.environ.get("HUSHBOARD_REQUIRE_CUDA_BUILD") == "1":
+        pytest.fail("HUSHBOARD_REQUIRE_CUDA_BUILD=1 but hushboard was built without CUDA")
+    pytest.skip("hushboard was built without CUDA (no kernels to emulate)")
+
+
 def require_cuda() -> None:
     ok, why = _cuda_ready()
     if ok:

@@ -8,12 +8,10 @@ under HUSHBOARD_REQUIRE_CUDA_BUILD=1 (CI sets it)."""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 import torch
-from helpers import noise, rel_err, rnn_params
+from helpers import noise, rel_err, require_cuda_build, rnn_params
 from hushboard import ops
 from hushboard.ops._native import _C
 
@@ -25,10 +23,7 @@ SMEM_SMALL = 48 * 1024  # forces fewer frames per block for large n_fft
 
 @pytest.fixture(autouse=True)
 def _cuda_build():
-    if not _C.WITH_CUDA:
-        if os.environ.get("HUSHBOARD_REQUIRE_CUDA_BUILD") == "1":
-            pytest.fail("HUSHBOARD_REQUIRE_CUDA_BUILD=1 but hushboard was built without CUDA")
-        pytest.skip("hushboard was built without CUDA (no kernels to emulate)")
+    require_cuda_build()
 
 
 def _ptr(t: torch.Tensor) -> int:

@@ -9,11 +9,10 @@ under HUSHBOARD_REQUIRE_CUDA_BUILD=1)."""
 from __future__ import annotations
 
 import contextlib
-import os
 
 import pytest
 import torch
-from helpers import rel_err, rnn_params
+from helpers import rel_err, require_cuda_build, rnn_params
 from hushboard import ops
 from hushboard.ops import _band, _complex_conv, _rnn
 from hushboard.ops._native import _C
@@ -21,10 +20,7 @@ from hushboard.ops._native import _C
 
 @pytest.fixture(autouse=True)
 def _cuda_build():
-    if not _C.WITH_CUDA:
-        if os.environ.get("HUSHBOARD_REQUIRE_CUDA_BUILD") == "1":
-            pytest.fail("HUSHBOARD_REQUIRE_CUDA_BUILD=1 but hushboard was built without CUDA")
-        pytest.skip("hushboard was built without CUDA (no kernels to emulate)")
+    require_cuda_build()
 
 
 class _Stream:
