@@ -13,6 +13,7 @@ import pytest
 import torch
 from helpers import require_cuda
 from hushboard.models.bsrnn import BSRNN, BSRNNConfig
+from hushboard.models.dccrn import DCCRN, DCCRNConfig
 from hushboard.serve import StreamServer
 
 _BANDS = (2, 3, 5, 7, 8, 9, 15)  # 49 bins: n_fft 96
@@ -94,6 +95,54 @@ def test_shipped_default_models_stream_like_offline():
         assert float((y[:, lat:] - ref[:, :n - lat]).abs().max()) <= 1e-5 * scale
 
 
+DCCRN_CONFIGS = {
+    # a window shorter than n_fft, n_fft / 2 = 32 not a multiple of the hop (24)
+    "complex-lstm-cbn": DCCRNConfig(channels=(4, 8), rnn_layers=2, rnn_units=8, n_fft=64,
+                                    win_length=48, hop_length=24),
+    "real-lstm-bn": DCCRNConfig(channels=(4, 8, 8), rnn="real", rnn_layers=1, rnn_units=12,
+                                norm="bn", n_fft=64, win_length=64, hop_length=16),
+}
+
+
+def _dccrn(cfg) -> DCCRN:
+    torch.manual_seed(2)
+    model = DCCRN(cfg)
+    with torch.no_grad():  # running statistics away from the identity, as after training
+        for m in model.modules():
+            for name, buf in m.named_buffers(recurse=False):
+                if buf.is_floating_point() and "running" in name:
+                    buf.add_(0.1 * torch.rand_like(buf))
+    return model.eval()
+
+
+@pytest.mark.parametrize("name", list(DCCRN_CONFIGS))
+def test_dccrn_streams_equal_offline_and_reset(name):
+    cfg = DCCRN_CONFIGS[name]
+    model = _dccrn(cfg)
+    hop, streams = cfg.hop_length, 3
+    srv = StreamServer(model, streams, device="cpu")
+    half = cfg.n_fft // 2
+    assert srv.latency_samples == (-(-half // hop) - 1) * hop + half
+    n = hop * 40
+    x = torch.randn(streams, n, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        ref = model(x)
+    y = _stream(srv, x, _blocks(hop, 40, 4))
+    lat = srv.latency_samples
+    for s in range(streams):
+        scale = float(ref[s].abs().max())
+        assert float((y[s, lat:] - ref[s, :n - lat]).abs().max()) <= 1e-5 * scale, s
+    # one caller leaves, another joins: stream 1 starts from silence, the others carry on
+    whole = StreamServer(model, streams, device="cpu")
+    whole.process(x)
+    srv.reset([1])
+    b = torch.randn(streams, hop * 10, generator=torch.Generator().manual_seed(5))
+    got, cont = srv.process(b), whole.process(b)
+    fresh = StreamServer(model, streams, device="cpu").process(b)
+    torch.testing.assert_close(got[[0, 2]], cont[[0, 2]], rtol=0, atol=0)
+    torch.testing.assert_close(got[1], fresh[1], rtol=0, atol=0)
+
+
 def test_reset_one_stream_leaves_the_others():
     cfg = CONFIGS["lstm-hop40"]
     model = _model(cfg, seed=3)
@@ -171,10 +220,8 @@ def test_constructor_errors():
         StreamServer(BSRNN(BSRNNConfig(**_SMALL, hop_length=40, causal=False)), 1, device="cpu")
     with pytest.raises(ValueError, match="graph=True needs a CUDA device"):
         StreamServer(_model(CONFIGS["lstm-hop40"]), 1, device="cpu", graph=True)
-    from hushboard.models.dccrn import DCCRN
-
-    with pytest.raises(TypeError, match="BSRNN"):
-        StreamServer(DCCRN("dccrn-lite"), 1, device="cpu")
+    with pytest.raises(TypeError, match="BSRNN or DCCRN"):
+        StreamServer(torch.nn.Linear(2, 2), 1, device="cpu")
     with pytest.raises(ValueError, match="unknown model"):
         StreamServer("no-such-model", 1, device="cpu")
 
@@ -248,3 +295,16 @@ def test_cuda_graph_shipped_model_matches_offline():
     lat = srv.latency_samples
     scale = float(ref.abs().max())
     assert float((y[:, lat:] - ref[:, :n - lat]).abs().max()) <= 2e-5 * scale
+
+
+@pytest.mark.parametrize("name", list(DCCRN_CONFIGS))
+def test_cuda_graph_dccrn(name):
+    require_cuda()
+    model = _dccrn(DCCRN_CONFIGS[name])
+    hop = model.config.hop_length
+    x = torch.randn(4, hop * 30, generator=torch.Generator().manual_seed(11))
+    graph = StreamServer(model, 4, device="cuda")
+    assert graph.graph
+    cpu = StreamServer(model, 4, device="cpu")
+    y_graph, y_cpu = graph.process(x.cuda()).cpu(), cpu.process(x)
+    assert float((y_graph - y_cpu).abs().max()) <= 2e-5 * float(y_cpu.abs().max())

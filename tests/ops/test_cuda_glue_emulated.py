@@ -212,3 +212,24 @@ def test_offline_models_on_the_cuda_route(monkeypatch):
     assert n_bsrnn == 1 + 3 * 2 + 1 and launches.launches == n_bsrnn + 4
     assert rel_err(got_b, ref_b) < 1e-5
     assert rel_err(got_d, ref_d) < 1e-5
+
+
+def test_dccrn_stream_server_on_the_cuda_route(monkeypatch):
+    """A DCCRN stream server hop (causal complex convs and transposed convs with their frame
+    caches) through the CUDA wrappers and emulated kernels, against the offline CPU model."""
+    from hushboard.models.dccrn import DCCRN, DCCRNConfig
+    from hushboard.serve import StreamServer
+
+    torch.manual_seed(2)
+    model = DCCRN(DCCRNConfig(channels=(4, 8), rnn_layers=1, rnn_units=8, n_fft=64,
+                              win_length=48, hop_length=24)).eval()
+    x = torch.randn(2, 24 * 10, generator=torch.Generator().manual_seed(8))
+    with torch.no_grad():
+        ref = model(x)
+    launches = _route_cpu_through_cuda_glue(monkeypatch)
+    srv = StreamServer(model, 2, device="cpu")
+    before = launches.launches  # the constructor's probes
+    y = srv.process(x)
+    assert launches.launches - before == 10 * 4  # 2 convs + 2 transposed convs per hop
+    lat, n = srv.latency_samples, x.shape[-1]
+    assert float((y[:, lat:] - ref[:, :n - lat]).abs().max()) <= 1e-5 * float(ref.abs().max())
