@@ -90,6 +90,35 @@ def test_mono_goes_through_both_channels(model):
         np.testing.assert_array_equal(out_2d[name], out_1d[name][None])
 
 
+def test_flip_and_shifts_average_the_passes(model):
+    """Test-time augmentation: flip adds the channel-swapped pass (stems swapped back), shifts
+    adds passes delayed by k * hop / (shifts + 1) samples; the result is their mean."""
+    x = song(seconds=0.5)
+    hop = model.config.hop_length
+
+    def delayed(a: np.ndarray, d: int) -> np.ndarray:
+        return model_stems(model, np.pad(a, ((0, 0), (d, 0))))[..., d:]
+
+    base = model_stems(model, x)
+    swapped = model_stems(model, np.ascontiguousarray(x[::-1]))[:, ::-1]
+    out = separate(x, SR, model=model, flip=True)
+    for j, name in enumerate(STEMS):
+        np.testing.assert_allclose(out[name], (base[j] + swapped[j]) / 2, atol=1e-6)
+    out = separate(x, SR, model=model, shifts=2)
+    want = (base + delayed(x, hop // 3) + delayed(x, 2 * hop // 3)) / 3
+    for j, name in enumerate(STEMS):
+        np.testing.assert_allclose(out[name], want[j], atol=1e-6)
+    both = separate(x, SR, model=model, flip=True, shifts=1, stems=["bass"])["bass"]
+    xs = np.ascontiguousarray(x[::-1])
+    want = (base[2] + swapped[2] + delayed(x, hop // 2)[2]
+            + delayed(xs, hop // 2)[2][::-1]) / 4
+    np.testing.assert_allclose(both, want, atol=1e-6)
+    # a mono input duplicated to both channels: the swapped pass would be the same one
+    mono = song(seconds=0.5, channels=1)
+    np.testing.assert_array_equal(separate(mono, SR, model=model, flip=True)["drums"],
+                                  separate(mono, SR, model=model)["drums"])
+
+
 def test_stem_subsets(model):
     x = song(seconds=1.0)
     full = separate(x, SR, model=model)
@@ -272,6 +301,11 @@ def test_wiener_segments_channels_and_silence():
     (None, {"device": 0}, TypeError, "device"),
     (None, {"model": 3}, TypeError, "model"),
     (None, {"precision": "fp8"}, ValueError, "precision must be one of"),
+    (None, {"flip": "yes"}, TypeError, "flip"),
+    (None, {"shifts": -1}, ValueError, "shifts"),
+    (None, {"shifts": 17}, ValueError, "shifts"),
+    (None, {"shifts": 1.5}, ValueError, "shifts"),
+    (None, {"shifts": True}, ValueError, "shifts"),
 ])
 def test_bad_arguments(model, bad, kwargs, exc, match):
     audio = np.zeros((2, 4410), np.float32) if bad is None else bad
@@ -407,6 +441,12 @@ def test_cli_separate_writes_stems(model_path, tmp_path, capsys):
     assert written == ["bass.flac", "vocals.flac"]
     y, sr = read_audio(out / "flac" / "song one" / "bass.flac")
     assert sr == SR and y.shape == x.shape
+    # test-time augmentation from the command line: the same as from Python
+    assert main(["separate", str(stereo), "-o", str(out / "tta"), "--model", model_path,
+                 "--stems", "drums", "--flip", "--shifts", "1"]) == 0
+    y, _ = read_audio(out / "tta" / "song one" / "drums.wav")
+    want = separate(x, SR, model=model_path, stems=["drums"], flip=True, shifts=1)["drums"]
+    np.testing.assert_allclose(y, want, atol=1e-6)
 
 
 def test_cli_separate_errors(model_path, tmp_path, capsys, monkeypatch):
@@ -417,6 +457,7 @@ def test_cli_separate_errors(model_path, tmp_path, capsys, monkeypatch):
         (["--model", model_path, "--stems", "bogus"], "unknown stem(s) 'bogus'"),
         (["--model", model_path, "--stems", ","], "none given"),
         (["--model", model_path, "--chunk-seconds", "0"], "--chunk-seconds"),
+        (["--model", model_path, "--shifts", "17"], "--shifts must be in [0, 16]"),
         (["--model", str(tmp_path / "none.safetensors")], "no weights file"),
         (["--model", "bsrnn-speech-16k-lite"], "is a denoiser"),
     ]

@@ -219,6 +219,8 @@ def _cmd_separate(args: argparse.Namespace) -> int:
     from hushboard.io import audio_info, read_audio, write_audio
     from hushboard.separation import load_separator, separate
 
+    if not 0 <= args.shifts <= 16:
+        raise ValueError(f"--shifts must be in [0, 16] (got {args.shifts})")
     if args.overlap_seconds is None:
         args.overlap_seconds = min(1.0, args.chunk_seconds / 4)
     if not args.chunk_seconds > 0 or not 0 <= args.overlap_seconds < args.chunk_seconds:
@@ -267,7 +269,8 @@ def _cmd_separate(args: argparse.Namespace) -> int:
         result = separate(audio, sr, model=model, stems=stems, wiener=args.wiener,
                           chunk_seconds=args.chunk_seconds,
                           overlap_seconds=args.overlap_seconds, device=device,
-                          progress=_progress_printer(src.name), precision=args.precision)
+                          progress=_progress_printer(src.name), precision=args.precision,
+                          flip=args.flip, shifts=args.shifts)
         dst.mkdir(exist_ok=True)
         clipped = 0
         for name, y in result.items():
@@ -431,6 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="audio separated per step (memory bound; default 10)")
     ps.add_argument("--overlap-seconds", type=float, default=None,
                     help="cross-fade between chunks (default 1, at most a quarter chunk)")
+    ps.add_argument("--flip", action="store_true",
+                    help="also separate the stereo mix with its channels swapped and average "
+                         "(test-time augmentation: better stems, twice the time)")
+    ps.add_argument("--shifts", type=int, default=0, metavar="N",
+                    help="also separate N copies delayed by a fraction of a hop and average "
+                         "(test-time augmentation: N + 1 times the time; default 0)")
     ps.add_argument("--precision", default="float32", choices=["float32", "bfloat16", "float16"],
                     help="bfloat16/float16 run the network's GEMMs under autocast (for a GPU; "
                          "hushboard's fused ops stay float32); default float32")

@@ -435,8 +435,8 @@ def _resample(a: np.ndarray, from_rate: int, to_rate: int, length: int | None = 
 def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "default", stems=None,
              wiener: bool = False, chunk_seconds: float = 10.0, overlap_seconds: float = 1.0,
              device: str = "cpu", progress: Callable[[float], None] | None = None,
-             batch_chunks: int | None = None, precision: str = "float32"
-             ) -> dict[str, np.ndarray]:
+             batch_chunks: int | None = None, precision: str = "float32",
+             flip: bool = False, shifts: int = 0) -> dict[str, np.ndarray]:
     """Separate a song into stems.
 
     The audio is resampled to the model's rate (polyphase, aligned) when ``sample_rate``
@@ -466,6 +466,12 @@ def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "def
         precision: "float32", or "bfloat16" / "float16" to run the network's GEMMs under
             ``torch.autocast`` (hushboard's fused ops and the Wiener filter stay float32; see
             ``hushboard.backend.precision_context``).
+        flip: test-time augmentation: also separate the mix with its two channels swapped
+            (swapping the stems back) and average; twice the time, for a stereo model and a
+            stereo input (a mono input duplicated to both channels gains nothing from it).
+        shifts: test-time augmentation: also separate ``shifts`` copies of the mix delayed by
+            ``k * hop_length / (shifts + 1)`` samples (k = 1..shifts; the STFT frames then fall
+            elsewhere) and average; ``(shifts + 1)`` times the time (times 2 with ``flip``).
 
     Returns:
         stem name -> float32 array shaped like ``audio``, in the order asked for.
@@ -484,8 +490,12 @@ def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "def
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a callable or None (got {type(progress).__name__})")
     check_precision(precision)
-    if not isinstance(wiener, (bool, np.bool_)):
-        raise TypeError(f"wiener must be a bool (got {type(wiener).__name__})")
+    for name, v in (("wiener", wiener), ("flip", flip)):
+        if not isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool (got {type(v).__name__})")
+    if isinstance(shifts, bool) or not isinstance(shifts, (int, np.integer)) or not (
+            0 <= shifts <= 16):
+        raise ValueError(f"shifts must be an int in [0, 16] (got {shifts!r})")
     shape = tuple(audio.shape) if hasattr(audio, "shape") else None
     a = _check_audio(audio)
     chunk_seconds, overlap_seconds = _check_seconds(chunk_seconds, overlap_seconds)
@@ -521,13 +531,25 @@ def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "def
     dev = net.window.device
     if batch_chunks is None:
         batch_chunks = 8 if dev.type == "cuda" else 1
+    # test-time augmentation: every (delay, channel order) pass, averaged
+    swap = bool(flip) and model_ch == 2 and in_ch == 2
+    delays = [k * cfg.hop_length // (shifts + 1) for k in range(shifts + 1)]
+    passes = [(d, sw) for d in delays for sw in ((False, True) if swap else (False,))]
     with torch.inference_mode():
         xd = xb.to(dev)
-        with precision_context(precision, dev):
-            est = net.separate_long(xd, chunk_seconds=chunk_seconds,
-                                    overlap_seconds=overlap_seconds,
-                                    progress=lambda f: report((1 - wiener_share) * f),
-                                    batch_chunks=batch_chunks).float()
+        est = None
+        for k, (delay, sw) in enumerate(passes):
+            xp = xd.flip(1) if sw else xd
+            if delay:
+                xp = torch.nn.functional.pad(xp, (delay, 0))
+            with precision_context(precision, dev):
+                y = net.separate_long(
+                    xp, chunk_seconds=chunk_seconds, overlap_seconds=overlap_seconds,
+                    progress=lambda f, k=k: report((1 - wiener_share) * (k + f) / len(passes)),
+                    batch_chunks=batch_chunks).float()[..., delay:]
+            y = y.flip(2) if sw else y
+            est = y if est is None else est + y
+        est = est / len(passes)
         if wiener:
             est = wiener_filter(xd, est, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
                                 window=cfg.window, iterations=1,

@@ -204,9 +204,11 @@ def test_models_run_through_separate(split, monkeypatch, tmp_path):
     calls = []
 
     def separate(audio, sample_rate, *, model="default", stems=None, wiener=False,
-                 chunk_seconds=10.0, overlap_seconds=1.0, device="cpu", progress=None):
+                 chunk_seconds=10.0, overlap_seconds=1.0, device="cpu", progress=None,
+                 flip=False, shifts=0):
         calls.append({"shape": audio.shape, "sr": sample_rate, "model": model,
-                      "stems": list(stems), "wiener": wiener, "device": device})
+                      "stems": list(stems), "wiener": wiener, "device": device,
+                      "flip": flip, "shifts": shifts})
         if model == "broken":
             return {s: audio[:, :-1] for s in stems}
         return {s: audio / 4 for s in stems}
@@ -217,11 +219,13 @@ def test_models_run_through_separate(split, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "hushboard.separation", fake)
     result = evaluate_separation(*split, models=["default", str(tmp_path / "mine.safetensors")],
                                  baselines=[], stems=["vocals", "bass"], wiener=True,
-                                 progress=False)
+                                 progress=False, flip=True, shifts=2)
     assert result.systems == ["default", "mine"] and result.stems == ["vocals", "bass"]
     assert len(calls) == 4 and {c["wiener"] for c in calls} == {True}
     assert calls[0] == {"shape": (2, 2 * SR), "sr": SR, "model": "default",
-                        "stems": ["vocals", "bass"], "wiener": True, "device": "cpu"}
+                        "stems": ["vocals", "bass"], "wiener": True, "device": "cpu",
+                        "flip": True, "shifts": 2}
+    assert result.config["flip"] is True and result.config["shifts"] == 2
     assert calls[1]["model"] == str(tmp_path / "mine.safetensors")
     assert len(result.rows) == 2 * 2 * 2 and "irm" not in result.summary["default"]
     assert "csdr_gap_irm" not in result.summary["default"]["vocals"]
@@ -229,6 +233,8 @@ def test_models_run_through_separate(split, monkeypatch, tmp_path):
         evaluate_separation(*split, models=["broken"], baselines=[], progress=False)
     with pytest.raises(ValueError, match="clashes with the name 'irm'"):
         evaluate_separation(*split, models=["irm"], progress=False)
+    with pytest.raises(ValueError, match="--shifts"):
+        evaluate_separation(*split, models=["default"], progress=False, shifts=-1)
 
 
 def test_random_bsrnn_separator(split, tmp_path):
@@ -303,6 +309,9 @@ def test_cli_argument_errors(split, tmp_path, capsys):
     err = _error(capsys, ["eval", "--clean", mix, "--noisy", mix, "--wiener", "--baselines",
                           "irm", *base])
     assert "--baselines, --wiener apply to --task separation only" in err
+    err = _error(capsys, ["eval", "--clean", mix, "--noisy", mix, "--flip", "--shifts", "1",
+                          *base])
+    assert "--flip, --shifts apply to --task separation only" in err
     err = _error(capsys, ["eval", "--task", "separation", "--mix", mix, "--stems", stems,
                           "--baselines", "irm,oracle", *base])
     assert "unknown baseline 'oracle'" in err

@@ -68,6 +68,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     pe.add_argument("--wiener", action="store_true",
                     help="separation: run the models with their multichannel Wiener "
                          "post-filter")
+    pe.add_argument("--flip", action="store_true",
+                    help="separation: the models also separate the channel-swapped mix and "
+                         "average (test-time augmentation, twice the time)")
+    pe.add_argument("--shifts", type=int, default=None, metavar="N",
+                    help="separation: the models also separate N copies delayed by a "
+                         "fraction of a hop and average (N + 1 times the time; default 0)")
     pe.add_argument("--irm-power", type=float, default=None, metavar="P",
                     help="separation: the irm baseline's mask exponent, 2 (power ratios, "
                          "IRM2; the default) or 1 (magnitude ratios, IRM1)")
@@ -86,7 +92,8 @@ _DENOISE_ONLY = (("clean", "--clean"), ("noisy", "--noisy"), ("peers", "--peers"
                  ("plot_file", "--plot-file"))
 _SEPARATION_ONLY = (("mix", "--mix"), ("stems", "--stems"), ("baselines", "--baselines"),
                     ("targets", "--targets"), ("wiener", "--wiener"),
-                    ("irm_power", "--irm-power"), ("device", "--device"))
+                    ("irm_power", "--irm-power"), ("device", "--device"), ("flip", "--flip"),
+                    ("shifts", "--shifts"))
 
 
 def _check_task_arguments(args: argparse.Namespace) -> None:
@@ -139,7 +146,8 @@ def _run_separation(args: argparse.Namespace) -> int:
         stems=None if args.targets is None else _names(args.targets),
         wiener=args.wiener, device=args.device or "cpu",
         irm_power=2.0 if args.irm_power is None else args.irm_power,
-        out_dir=args.out, progress=False if args.no_progress else None)
+        out_dir=args.out, progress=False if args.no_progress else None,
+        flip=args.flip, shifts=0 if args.shifts is None else args.shifts)
     print(format_separation_report(result))
     print(f"{result.config['songs']} songs, {result.config['audio_seconds']:.1f} s of audio, "
           f"{len(result.systems)} systems, {time.perf_counter() - t0:.1f} s")

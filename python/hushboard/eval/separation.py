@@ -389,12 +389,13 @@ def _model_label(model: str) -> str:
     return Path(model).stem if str(model).endswith(".safetensors") else str(model)
 
 
-def _model_system(model: str, stems: list[str], wiener: bool, device: str) -> _System:
+def _model_system(model: str, stems: list[str], wiener: bool, device: str,
+                  flip: bool = False, shifts: int = 0) -> _System:
     def run(mix: np.ndarray, sr: int, refs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from hushboard.separation import separate
 
         return separate(mix.astype(np.float32), sr, model=model, stems=list(stems),
-                        wiener=wiener, device=device)
+                        wiener=wiener, device=device, flip=flip, shifts=shifts)
 
     return _System(_model_label(model), "model", run)
 
@@ -413,7 +414,8 @@ def _baseline_system(name: str, stems: list[str], irm_power: float) -> _System:
 
 
 def _build_systems(models: Sequence[str], baselines: Sequence[str] | None, stems: list[str],
-                   wiener: bool, device: str, irm_power: float) -> list[_System]:
+                   wiener: bool, device: str, irm_power: float, flip: bool = False,
+                   shifts: int = 0) -> list[_System]:
     if isinstance(models, str):
         models = [models]
     names: set[str] = set()
@@ -430,7 +432,7 @@ def _build_systems(models: Sequence[str], baselines: Sequence[str] | None, stems
             raise ValueError(f"--model {m!r} is given twice or clashes with the name "
                              f"{label!r} of another system")
         names.add(label)
-        systems.append(_model_system(m, stems, wiener, device))
+        systems.append(_model_system(m, stems, wiener, device, flip, shifts))
     for b in (DEFAULT_BASELINES if baselines is None else list(baselines)):
         if b not in BASELINES:
             raise ValueError(f"unknown baseline {b!r} in --baselines; available: "
@@ -527,7 +529,7 @@ def evaluate_separation(
     models: Sequence[str] = (), baselines: Sequence[str] | None = None,
     stems: Sequence[str] | None = None, wiener: bool = False, device: str = "cpu",
     irm_power: float = 2.0, out_dir: str | os.PathLike | None = None,
-    progress: bool | None = None, log: Any = None,
+    progress: bool | None = None, log: Any = None, flip: bool = False, shifts: int = 0,
 ) -> SeparationResult:
     """Run every separator and baseline on every song and score each stem.
 
@@ -542,6 +544,7 @@ def evaluate_separation(
         wiener: passed to the models (multichannel Wiener post-filter).
         device: passed to the models (``cpu``, ``cuda``...).
         irm_power: the ``irm`` baseline's mask exponent (2: IRM2, 1: IRM1).
+        flip, shifts: the models' test-time augmentation (see ``hushboard.separate``).
         out_dir: where to write ``separation_results.csv`` (per song, system and stem),
             ``separation_summary.csv``, ``separation_results.json`` and
             ``separation_report.txt``; None writes nothing.
@@ -556,8 +559,12 @@ def evaluate_separation(
     if (isinstance(irm_power, bool) or not isinstance(irm_power, numbers.Real)
             or not (math.isfinite(irm_power) and irm_power > 0)):
         raise ValueError(f"--irm-power must be a number > 0 (got {irm_power!r})")
+    if not isinstance(flip, bool):
+        raise TypeError(f"flip must be a bool (got {type(flip).__name__})")
+    if isinstance(shifts, bool) or not isinstance(shifts, int) or not 0 <= shifts <= 16:
+        raise ValueError(f"--shifts must be an int in [0, 16] (got {shifts!r})")
     systems = _build_systems(models, baselines, stems, bool(wiener), str(device),
-                             float(irm_power))
+                             float(irm_power), flip, shifts)
     names = [s.name for s in systems]
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
@@ -605,6 +612,7 @@ def evaluate_separation(
               "models": list(models), "baselines": [s.name for s in systems
                                                     if s.kind == "baseline"],
               "wiener": bool(wiener), "device": str(device), "irm_power": float(irm_power),
+              "flip": flip, "shifts": shifts,
               "songs": len(songs),
               "audio_seconds": audio_seconds, "sample_rate": rate,
               "csdr": "museval v4 SDR per 1-s chunk, median over chunks (chunks silent in "
