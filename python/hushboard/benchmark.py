@@ -208,7 +208,10 @@ def _run(model, sample_rate, seconds, block, threads, dev, streams, hops, say) -
 
 def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="how fast a model runs here (streaming, offline, GPU)",
-                       description=__doc__.split("\n\n")[0])
+                       description="How fast a model runs on this machine, the way users "
+                                   "run it: streaming blocks and offline on the CPU; with "
+                                   "--device cuda also the GPU stream server and batch "
+                                   "throughput. --model separator times music separation.")
     p.add_argument("--model", default="default",
                    help="default (the shipped model for --sample-rate), a shipped denoiser or "
                         "separator by name, wiener, gate, or a weights file")
