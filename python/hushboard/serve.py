@@ -182,9 +182,9 @@ class StreamServer:
     returns as many. Stream ``i``'s output equals the model's offline output for stream ``i``'s
     audio (``model(audio)``) delayed by ``latency_samples``: ``n_fft - hop_length`` where
     ``n_fft / 2`` is a multiple of the hop (384 samples, 24 ms, for bsrnn-speech-16k-lite; 480
-    samples, 10 ms, for bsrnn-speech-48k-lite), else ``n_fft / 2`` rounded up to hops plus
-    ``n_fft / 2 - hop``; float rounding aside. That is less than the C++ engine's
-    ``n_fft - 1``, which takes blocks of any size.
+    samples, 10 ms, for bsrnn-speech-48k-lite), in general
+    ``(ceil(n_fft / 2 / hop_length) - 1) * hop_length + n_fft / 2``; float rounding aside.
+    That is less than the C++ engine's ``n_fft - 1``, which takes blocks of any size.
 
     Args:
         model: a causal ``BSRNN`` or a ``DCCRN``, the name of a shipped model, ``"default"`` (the
