@@ -43,11 +43,12 @@ def _snr_db(ref: np.ndarray, est: np.ndarray) -> float:
     return float("inf") if err == 0 else 10 * np.log10(float(np.sum(ref ** 2)) / err)
 
 
-def _run(net, x: torch.Tensor, precision: str, dev) -> np.ndarray:
+def _run(fn, x: torch.Tensor, precision: str, dev) -> np.ndarray:
+    """fn(x on dev) at ``precision``, as a float32 array."""
     from hushboard.backend import precision_context
 
     with torch.inference_mode(), precision_context(precision, dev):
-        return net(x.to(dev)).float().cpu().numpy()
+        return fn(x.to(dev)).float().cpu().numpy()
 
 
 def denoiser_rows(name: str, testset: Path, n: int, dev) -> list[list[str]]:
@@ -102,12 +103,7 @@ def separator_rows(music: Path, n: int, dev) -> list[list[str]]:
     for f in mixes:
         mix, sr = read_audio(f)
         x = torch.from_numpy(mix)[None]
-        outs = {}
-        for p in PRECISIONS:
-            from hushboard.backend import precision_context
-
-            with torch.inference_mode(), precision_context(p, dev):
-                outs[p] = net.separate_long(x.to(dev), batch_chunks=1).float().cpu().numpy()[0]
+        outs = {p: _run(net.separate_long, x, p, dev)[0] for p in PRECISIONS}
         refs = [read_audio(music / "stems" / f.stem / f"{s}.flac")[0] for s in stems]
         for p in PRECISIONS:
             sdr[p].append([M.csdr(r, outs[p][k], sr) for k, r in enumerate(refs)])

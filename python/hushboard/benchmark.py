@@ -79,8 +79,7 @@ def _bench_server(name: str, sample_rate: int, streams: int, dev, hops: int) -> 
 
     srv = StreamServer(name, streams, device=dev, sample_rate=sample_rate)
     hop = srv.hop_length
-    x = torch.from_numpy(_signal(hop * 8 / srv.sample_rate, srv.sample_rate, streams)[:, :hop])
-    x = x.to(dev)
+    x = torch.from_numpy(_signal(hop / srv.sample_rate, srv.sample_rate, streams)).to(dev)
     for _ in range(5):
         srv.process(x)
     times = []
