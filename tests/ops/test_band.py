@@ -97,6 +97,49 @@ def test_mask_matches_reference(case):
     assert rel_err(y, mask_truth(x, dims, *p, glu=glu)) < TOL["mask"]
 
 
+def _grads_of(fn, leaves, gy_seed=0):
+    y = fn(*leaves)
+    gy = torch.randn(y.shape, dtype=y.dtype, generator=torch.Generator().manual_seed(gy_seed))
+    return y, torch.autograd.grad(y, leaves, gy)
+
+
+@pytest.mark.parametrize("case", SPLIT_CASES)
+def test_grouped_split_equals_the_per_band_reference(case):
+    """The training form (runs of equal-width bands batched) computes the reference's values
+    and gradients: float64 to rounding, float32 within the kernels' bar of the float64 truth."""
+    dims, n, lead = case
+    x = rand(*lead, sum(dims), scale=2.0, dtype=torch.float64) + 0.5
+    leaves = [t.requires_grad_() for t in (x, *split_params(dims, n, torch.float64))]
+    ya, ga = _grads_of(lambda x, *p: ops.band_split_reference(x, dims, *p), leaves)
+    yb, gb = _grads_of(lambda x, *p: ops.band_split_grouped(x, dims, *p), leaves)
+    assert yb.shape == ya.shape and rel_err(yb, ya) < 1e-13
+    for a, b in zip(ga, gb):
+        assert rel_err(b, a) < 1e-12
+    y32 = ops.band_split_grouped(*(t.detach().float() for t in leaves[:1]), dims,
+                                 *(t.detach().float() for t in leaves[1:]))
+    assert y32.dtype == torch.float32 and rel_err(y32, ya) < TOL["split"]
+
+
+@pytest.mark.parametrize("case", MASK_CASES)
+def test_grouped_mask_equals_the_per_band_reference(case):
+    dims, n, hidden, glu, lead = case
+    x = rand(*lead, len(dims), n, scale=1.5, dtype=torch.float64) - 0.3
+    leaves = [t.requires_grad_() for t in (x, *mask_params(dims, n, hidden, glu, torch.float64))]
+    ya, ga = _grads_of(lambda x, *q: ops.band_mask_reference(x, dims, *q, glu=glu), leaves)
+    yb, gb = _grads_of(lambda x, *q: ops.band_mask_grouped(x, dims, *q, glu=glu), leaves)
+    assert yb.shape == ya.shape and rel_err(yb, ya) < 1e-13
+    for a, b in zip(ga, gb):
+        assert rel_err(b, a) < 1e-12
+    y32 = ops.band_mask_grouped(leaves[0].detach().float(), dims,
+                                *(t.detach().float() for t in leaves[1:]), glu=glu)
+    assert y32.dtype == torch.float32 and rel_err(y32, ya) < TOL["mask"]
+
+
+def test_grouped_runs():
+    assert _band._runs((2, 3, 3, 3, 8, 8, 3)) == ((1, 2), (3, 3), (2, 8), (1, 3))
+    assert _band._runs((5,)) == ((1, 5),)
+
+
 @pytest.mark.parametrize("simd", [True, False])
 def test_simd_paths(simd):
     _C.set_simd_enabled(simd)

@@ -45,7 +45,7 @@ from hushboard.models._weights import (
     read_weights_file,
 )
 from hushboard.ops import band_mask, band_split, get_window, gru_layer, istft, lstm_layer, stft
-from hushboard.ops._band import band_mask_reference, band_split_reference
+from hushboard.ops._band import band_mask_grouped, band_split_grouped
 from hushboard.ops._fastpath import derived, eager_native
 from hushboard.ops._native import _C, FORCE_REFERENCE
 from hushboard.ops._rnn_train import lstm_train_layer
@@ -253,7 +253,7 @@ class BandSplit(nn.Module):
                 o += w
 
     def forward(self, x: Tensor, fused: bool) -> Tensor:
-        fn = band_split if fused else band_split_reference
+        fn = band_split if fused else band_split_grouped
         return fn(x, self.band_dims, self.gamma, self.beta, self.weight, self.bias, eps=self.eps)
 
 
@@ -280,7 +280,7 @@ class BandMask(nn.Module):
         self.b2 = nn.Parameter(torch.empty(2 * d).uniform_(-b2, b2))
 
     def forward(self, x: Tensor, fused: bool) -> Tensor:
-        fn = band_mask if fused else band_mask_reference
+        fn = band_mask if fused else band_mask_grouped
         return fn(x, self.out_dims, self.gamma, self.beta, self.w1, self.b1, self.w2, self.b2,
                   glu=True, eps=self.eps)
 
@@ -436,7 +436,8 @@ class BSRNN(nn.Module):
         """Band-split input rows ``(B, T, F*C*2)`` (bin-major, then channel, then real/imag) of
         a complex spectrum ``(B, C, F, T)``."""
         b, c, f, t = spec.shape
-        return torch.view_as_real(spec).permute(0, 3, 2, 1, 4).reshape(b, t, f * c * 2)
+        # permuting complex elements (8 bytes) is ~9x faster than their (re, im) float pairs
+        return torch.view_as_real(spec.permute(0, 3, 2, 1).contiguous()).reshape(b, t, f * c * 2)
 
     def masks_of(self, spec: Tensor) -> Tensor:
         """Complex masks ``(B, stems, C, F, T, mask_frames)`` for a complex spectrum
@@ -477,7 +478,7 @@ class BSRNN(nn.Module):
     def _mask_tensor(self, rows: Tensor, b: int, t: int) -> Tensor:
         cfg = self.config
         m = rows.reshape(b, t, cfg.n_bins, cfg.audio_channels, cfg.mask_frames, 2)
-        return torch.view_as_complex(m.permute(0, 3, 2, 1, 4, 5).contiguous())
+        return torch.view_as_complex(m).permute(0, 3, 2, 1, 4).contiguous()
 
     @staticmethod
     def apply_mask(spec: Tensor, mask: Tensor) -> Tensor:
@@ -486,11 +487,11 @@ class BSRNN(nn.Module):
         Shape:
             spec ``(B, C, F, T)``, mask ``(B, C, F, T, k)`` -> ``(B, C, F, T)``.
         """
-        k = mask.shape[-1]
-        out = mask[..., 0] * spec
-        for j in range(1, k):
+        taps = mask.unbind(-1)  # (its backward is one stack; a select's zero-fills per tap)
+        out = taps[0] * spec
+        for j in range(1, len(taps)):
             past = torch.nn.functional.pad(spec, (j, 0))[..., :spec.shape[-1]]
-            out = out + mask[..., j] * past
+            out = out + taps[j] * past
         return out
 
     # ---- audio in, audio out ------------------------------------------------------------------
@@ -528,7 +529,7 @@ class BSRNN(nn.Module):
         spec = spec.reshape(b, c, *spec.shape[-2:])
         masks = self.masks_of(spec)
         s = masks.shape[1]
-        ys = torch.stack([self.apply_mask(spec, masks[:, j]) for j in range(s)], 1)
+        ys = torch.stack([self.apply_mask(spec, m) for m in masks.unbind(1)], 1)
         y = self._istft(ys.reshape(b * s * c, *spec.shape[-2:]), n)
         return y.reshape(b, s, c, n)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from hushboard.ops._band import (
     band_mask,
+    band_mask_grouped,
     band_mask_reference,
     band_split,
+    band_split_grouped,
     band_split_reference,
 )
 from hushboard.ops._complex_conv import complex_conv2d, complex_conv_transpose2d
@@ -22,8 +24,10 @@ from hushboard.ops._stft import (
 __all__ = [
     "WINDOWS",
     "band_mask",
+    "band_mask_grouped",
     "band_mask_reference",
     "band_split",
+    "band_split_grouped",
     "band_split_reference",
     "complex_conv2d",
     "complex_conv_transpose2d",

@@ -10,21 +10,24 @@ widths). LayerNorm here is ``(v - mean(v)) / sqrt(var_biased(v) + eps) * gamma +
   ``v = W2_k @ u + B2_k`` with ``W2_k = w2[m*p_k : m*(p_k+d_k)]`` (``m = 2`` with GLU, else 1),
   then ``y[..., p_k:p_k+d_k] = v[:d_k] * sigmoid(v[d_k:])`` (GLU) or ``tanh(v)``.
 
-The ops' default bodies are the pure-torch references (any device, any floating dtype); they
-are exported as ``band_split_reference`` / ``band_mask_reference`` for training, where autograd
-runs through plain torch. On CPU, float32 runs the native kernels (weights packed once into a
+The ops' default bodies are the pure-torch references (any device, any floating dtype), one
+band at a time, exported as ``band_split_reference`` / ``band_mask_reference``: the truth the
+kernels are tested against. Training runs ``band_split_grouped`` / ``band_mask_grouped``, the
+same computation batched over runs of equal-width bands, where autograd runs through plain torch
+(the per-band form's backward zero-fills a copy of the whole input per band). On CPU, float32 runs the native kernels (weights packed once into a
 plan, cached per weight tensor and version; rows split over threads for large inputs); float64
 stays on the reference. On CUDA, float32 runs grouped kernels (all bands in one launch);
 other dtypes the reference. ``HUSHBOARD_BACKEND=reference`` keeps the references everywhere. Plain
 eager CPU float32 calls that need no gradient skip the op dispatch and call the kernel directly
 (one frame costs a few microseconds instead of ~100); every other call goes through the op.
-Autograd (``register_autograd``) recomputes the reference under ``torch.func.vjp``.
+Autograd (``register_autograd``) recomputes the grouped form under ``torch.func.vjp``.
 
 The native plans reject non-finite weights (``ValueError``); the references let them propagate.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import threading
@@ -39,7 +42,8 @@ from torch import Tensor
 from hushboard.ops._fastpath import derived, eager_native, float32_under_autocast
 from hushboard.ops._native import _C, register_native
 
-__all__ = ["band_mask", "band_mask_reference", "band_split", "band_split_reference"]
+__all__ = ["band_mask", "band_mask_grouped", "band_mask_reference", "band_split",
+           "band_split_grouped", "band_split_reference"]
 
 
 # ---- pure-torch references (default bodies) ---------------------------------------------------
@@ -99,6 +103,68 @@ def band_mask_reference(
         outs.append(v[..., :d] * torch.sigmoid(v[..., d:]) if glu else torch.tanh(v))
         p += d
     return torch.cat(outs, dim=-1)
+
+
+# ---- grouped forms (training) -------------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
+def _runs(dims: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """Maximal runs of consecutive equal widths: ``(count, width)`` pairs in band order."""
+    runs: list[list[int]] = []
+    for d in dims:
+        if runs and runs[-1][1] == d:
+            runs[-1][0] += 1
+        else:
+            runs.append([1, d])
+    return tuple((c, d) for c, d in runs)
+
+
+def band_split_grouped(
+    x: Tensor, band_dims: Sequence[int], gamma: Tensor, beta: Tensor, weight: Tensor,
+    bias: Tensor, eps: float = 1e-5,
+) -> Tensor:
+    """``band_split_reference`` computed per run of equal-width bands (one batched LayerNorm
+    and one batched matmul per run instead of per band); differentiable, no argument checks.
+
+    Same values as the reference up to float rounding. Training runs this form: autograd
+    through the reference's per-band slices costs a zero-filled copy of the whole input per
+    band in the backward pass; here the input is cut once (``split``, whose backward is one
+    ``cat``).
+    """
+    runs = _runs(tuple(int(d) for d in band_dims))
+    widths = [c * d for c, d in runs]
+    xs = x.split(widths, dim=-1)
+    gs, bs = gamma.split(widths), beta.split(widths)
+    ws = weight.split(widths, dim=1)
+    cs = bias.split([c for c, _ in runs])
+    n = weight.shape[0]
+    outs = []
+    for (c, d), xi, g, b, w, ci in zip(runs, xs, gs, bs, ws, cs):
+        z = F.layer_norm(xi.unflatten(-1, (c, d)), (d,), eps=eps) * g.view(c, d) + b.view(c, d)
+        outs.append(torch.einsum("...cd,ncd->...cn", z, w.view(n, c, d)) + ci)
+    return outs[0] if len(outs) == 1 else torch.cat(outs, dim=-2)
+
+
+def band_mask_grouped(
+    x: Tensor, out_dims: Sequence[int], gamma: Tensor, beta: Tensor, w1: Tensor, b1: Tensor,
+    w2: Tensor, b2: Tensor, glu: bool = True, eps: float = 1e-5,
+) -> Tensor:
+    """``band_mask_reference`` with the LayerNorm and the first layer batched over all bands
+    and the second layer over each run of equal output widths; differentiable, no argument
+    checks. Same values as the reference up to float rounding (see ``band_split_grouped``)."""
+    m = 2 if glu else 1
+    n = x.shape[-1]
+    z = F.layer_norm(x, (n,), eps=eps) * gamma + beta
+    u = torch.tanh(torch.einsum("...kn,khn->...kh", z, w1) + b1)
+    runs = _runs(tuple(int(d) for d in out_dims))
+    hidden = w1.shape[1]
+    us = u.split([c for c, _ in runs], dim=-2)
+    rows = [m * c * d for c, d in runs]
+    outs = []
+    for (c, d), ui, w, b in zip(runs, us, w2.split(rows), b2.split(rows)):
+        v = torch.einsum("...ch,cjh->...cj", ui, w.view(c, m * d, hidden)) + b.view(c, m * d)
+        y = v[..., :d] * torch.sigmoid(v[..., d:]) if glu else torch.tanh(v)
+        outs.append(y.flatten(-2))
+    return outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
 
 
 # ---- custom ops -------------------------------------------------------------------------------
@@ -314,7 +380,7 @@ def _split_backward(ctx, grad):
 
     def ref(a):
         x, gamma, beta, weight, bias = a
-        return band_split_reference(x, band_dims, gamma, beta, weight, bias, eps)
+        return band_split_grouped(x, band_dims, gamma, beta, weight, bias, eps)
 
     return _vjp_backward(ctx, grad, ref)
 
@@ -331,7 +397,7 @@ def _mask_backward(ctx, grad):
 
     def ref(a):
         x, gamma, beta, w1, b1, w2, b2 = a
-        return band_mask_reference(x, out_dims, gamma, beta, w1, b1, w2, b2, glu, eps)
+        return band_mask_grouped(x, out_dims, gamma, beta, w1, b1, w2, b2, glu, eps)
 
     return _vjp_backward(ctx, grad, ref)
 

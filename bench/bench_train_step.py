@@ -1,0 +1,149 @@
+"""BSRNN training on the CPU: the grouped band forms against the per-band ones.
+
+    python bench/bench_train_step.py [--quick] [--configs A,B] [--threads 1] [--out FILE.md]
+
+A step is what `hushboard train` does per batch: forward, the preset's loss (separation loss for
+the music separator, SI-SNR + MR-STFT for the speech presets), backward, gradient clipping and an
+AdamW update, on the batch shapes of the shipped runs (music: 4 x 3 s stereo at 44.1 kHz;
+speech: 8 x 3 s mono). The band split and mask MLP run in autograd through either
+  grouped:  hushboard.ops.band_split_grouped / band_mask_grouped (what training uses), or
+  per-band: hushboard.ops.band_split_reference / band_mask_reference (one band at a time; what
+            training used before), whose backward zero-fills a copy of the whole input per band.
+Cases per preset, each pair timed interleaved in one process (medians):
+  band split fwd+bwd, band mask fwd+bwd (one stem's MLP): the preset's modules on random input of
+      the batch's shape (frames x bands x features), backward of a random output gradient;
+  train step: the whole step, each form on its own copy of the model.
+Ratios > 1 mean the grouped forms are faster.
+
+--quick: 0.5 s of audio per item, few repeats; for smoke tests, not for numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+
+import hushboard.models.bsrnn as bsrnn_mod
+import hushboard.ops as hbo
+import torch
+from hushboard.train.loop import build_model, is_separator
+from hushboard.train.losses import denoise_loss, separation_loss
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _harness as H
+
+BATCH = {"music": 4, "speech": 8}
+
+
+@contextlib.contextmanager
+def per_band_forms():
+    """The models' autograd path on the per-band reference forms for the duration."""
+    saved = bsrnn_mod.band_split_grouped, bsrnn_mod.band_mask_grouped
+    bsrnn_mod.band_split_grouped = hbo.band_split_reference
+    bsrnn_mod.band_mask_grouped = hbo.band_mask_reference
+    try:
+        yield
+    finally:
+        bsrnn_mod.band_split_grouped, bsrnn_mod.band_mask_grouped = saved
+
+
+def op_cases(model, batch: int, frames: int, g: torch.Generator):
+    """fwd+bwd of the band split and of one mask MLP, grouped and per-band."""
+    split, mask = model.band_split, model.masks[0]
+    x = torch.randn(batch, frames, sum(split.band_dims), generator=g).requires_grad_()
+    z = torch.randn(batch, frames, len(mask.out_dims), model.config.feature_dim,
+                    generator=g).requires_grad_()
+    gy = torch.randn(batch, frames, len(split.band_dims), model.config.feature_dim, generator=g)
+    gm = torch.randn(batch, frames, sum(mask.out_dims), generator=g)
+
+    split_args = (split.band_dims,)
+    return {
+        "band split fwd+bwd": {
+            "grouped": lambda: hbo.band_split_grouped(x, *split_args, split.gamma, split.beta,
+                                                      split.weight, split.bias).backward(gy),
+            "per-band": lambda: hbo.band_split_reference(x, *split_args, split.gamma,
+                                                         split.beta, split.weight,
+                                                         split.bias).backward(gy)},
+        "band mask fwd+bwd": {
+            "grouped": lambda: hbo.band_mask_grouped(z, mask.out_dims, mask.gamma, mask.beta,
+                                                     mask.w1, mask.b1, mask.w2,
+                                                     mask.b2).backward(gm),
+            "per-band": lambda: hbo.band_mask_reference(z, mask.out_dims, mask.gamma,
+                                                        mask.beta, mask.w1, mask.b1, mask.w2,
+                                                        mask.b2).backward(gm)},
+    }
+
+
+def step_cases(config: str, seconds: float, g: torch.Generator):
+    torch.manual_seed(0)
+    probe = build_model(config)
+    sep = is_separator(probe)
+    cfg = probe.config
+    n = int(seconds * cfg.sample_rate)
+    batch = BATCH["music" if sep else "speech"]
+    if sep:
+        stems = 0.1 * torch.randn(batch, len(cfg.stems), cfg.audio_channels, n, generator=g)
+        mix, target = stems.sum(1), stems
+    else:
+        target = 0.1 * torch.randn(batch, n, generator=g)
+        mix = target + 0.1 * torch.randn(batch, n, generator=g)
+    steps = {}
+    for name, forms in (("grouped", contextlib.nullcontext), ("per-band", per_band_forms)):
+        model = build_model(config).train()
+        model.load_state_dict(probe.state_dict())
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+
+        def step(model=model, opt=opt, forms=forms):
+            with forms():
+                est = model(mix)
+                loss = (separation_loss(est, target, mix, 0.0) if sep
+                        else denoise_loss(est, target))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+
+        steps[name] = step
+    frames = n // cfg.hop_length + 1
+    cases = op_cases(probe, batch, frames, g)
+    cases["train step"] = steps
+    shape = (f"batch {batch} x {seconds:g} s" + (f", {cfg.audio_channels} ch" if sep else "")
+             + f" at {cfg.sample_rate / 1000:g} kHz")
+    return cases, shape
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--configs", default="bsrnn-music-44k-lite,bsrnn-speech-16k-lite")
+    p.add_argument("--threads", default="1", help="comma-separated thread counts")
+    p.add_argument("--out", default=None)
+    args = p.parse_args()
+    settings = H.Settings.make(args.quick)
+    seconds = 0.5 if args.quick else 3.0
+    out = ["# BSRNN training step: grouped vs per-band band forms", ""]
+    out += H.header_lines([("mode", "QUICK (not for numbers)" if args.quick else "full")])
+    g = torch.Generator().manual_seed(0)
+    for nt in (int(t) for t in args.threads.split(",")):
+        H.set_threads(nt)
+        rows = []
+        for config in args.configs.split(","):
+            groups, shape = step_cases(config, seconds, g)
+            for case, pair in groups.items():
+                st = H.compare(pair, settings, repeats=3 if args.quick else 7,
+                               max_time=0.5 if args.quick else 30.0)
+                med = {k: v.median for k, v in st.items()}
+                rows.append([f"{config}: {case}", shape, H.fmt_time(med["grouped"]),
+                             H.fmt_time(med["per-band"]),
+                             f"{med['per-band'] / med['grouped']:.2f}"])
+        out += ["", f"## {nt} thread(s); median ms per call", ""]
+        out.append(H.markdown_table(["case", "batch", "grouped", "per-band",
+                                     "per-band/grouped"], rows, align="ll" + "r" * 3))
+    H.write_report("\n".join(out), args.out)
+
+
+if __name__ == "__main__":
+    main()
