@@ -321,10 +321,10 @@ def test_plan_cache_follows_in_place_weight_updates():
     assert max_err(got, lstm_truth(x, *w)) < TOL["lstm"]
     # a bias computed afresh per call (b_ih + b_hh) reuses the plan while its values hold
     b_ih = w[2] / 2
-    plan = _rnn._PLAN_CACHE[next(iter(_rnn._PLAN_CACHE))][-1]
+    plan = _rnn._PLAN_CACHE.values()[0]
     ops.lstm_layer(x, w[0], w[1], b_ih + w[2] / 2)
     assert len(_rnn._PLAN_CACHE) == 1
-    assert _rnn._PLAN_CACHE[next(iter(_rnn._PLAN_CACHE))][-1] is plan
+    assert _rnn._PLAN_CACHE.values()[0] is plan
     b2 = w[2] + 0.25
     got = ops.lstm_layer(x, w[0], w[1], b2)
     assert len(_rnn._PLAN_CACHE) == 1

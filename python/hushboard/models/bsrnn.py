@@ -46,7 +46,7 @@ from hushboard.models._weights import (
 )
 from hushboard.ops import band_mask, band_split, get_window, gru_layer, istft, lstm_layer, stft
 from hushboard.ops._band import band_mask_grouped, band_split_grouped
-from hushboard.ops._fastpath import derived, eager_native
+from hushboard.ops._fastpath import TensorCache, derived, eager_native
 from hushboard.ops._native import _C, FORCE_REFERENCE
 from hushboard.ops._rnn_train import lstm_train_layer
 
@@ -183,6 +183,9 @@ _SPEECH_48K = dict(bands=BAND_LAYOUTS["speech-48k"], sample_rate=48000, n_fft=96
 _MUSIC_44K = dict(bands=BAND_LAYOUTS["music-44k"], sample_rate=44100, n_fft=2048, hop_length=512,
                   window="hann", causal=False, stems=("vocals", "drums", "bass", "other"),
                   audio_channels=2)
+# the C++ networks of live models (``BSRNN._network``), rebuilt when a parameter changes
+_NETWORKS = TensorCache(16)
+
 _LITE = dict(feature_dim=32, num_layers=4, hidden_size=32, mask_hidden=96)
 
 BSRNN_CONFIGS: dict[str, BSRNNConfig] = {
@@ -463,17 +466,15 @@ class BSRNN(nn.Module):
         params = list(self.parameters())
         if any(p.dtype != torch.float32 or not p.is_cpu for p in params):
             return None
-        key = tuple((id(p), p._version) for p in params)
-        cached = getattr(self, "_net_cache", None)
-        if cached is not None and cached[0] == key:
-            return cached[1]
         cfg = self.config
-        net = _C.BsrnnNetwork(list(cfg.bands), cfg.audio_channels, cfg.feature_dim,
-                              cfg.num_layers, cfg.hidden_size, cfg.rnn == "gru", cfg.causal,
-                              cfg.mask_hidden, cfg.mask_frames, len(cfg.stems), cfg.eps,
-                              self.engine_weights())
-        self._net_cache = (key, net)
-        return net
+
+        def build():
+            return _C.BsrnnNetwork(list(cfg.bands), cfg.audio_channels, cfg.feature_dim,
+                                   cfg.num_layers, cfg.hidden_size, cfg.rnn == "gru",
+                                   cfg.causal, cfg.mask_hidden, cfg.mask_frames,
+                                   len(cfg.stems), cfg.eps, self.engine_weights())
+
+        return _NETWORKS.get(("bsrnn", id(self)), tuple(params), build)
 
     def _mask_tensor(self, rows: Tensor, b: int, t: int) -> Tensor:
         cfg = self.config

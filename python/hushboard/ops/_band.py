@@ -30,8 +30,6 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-import threading
-import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -39,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hushboard.ops._fastpath import derived, eager_native, float32_under_autocast
+from hushboard.ops._fastpath import TensorCache, derived, eager_native, float32_under_autocast
 from hushboard.ops._native import _C, register_native
 
 __all__ = ["band_mask", "band_mask_grouped", "band_mask_reference", "band_split",
@@ -195,36 +193,18 @@ def _(x, out_dims, gamma, beta, w1, b1, w2, b2, glu, eps):
 
 
 # ---- native CPU kernels -----------------------------------------------------------------------
-# Packed-weight plans, reused while the weight tensors are the same objects with the same version
-# counters (an in-place update, e.g. an optimizer step, makes a new plan). Keyed per Python
-# thread (a plan's single-threaded calls share its scratch buffer, under a lock).
-_PLAN_CACHE: dict = {}
-_PLAN_CACHE_SIZE = 64
+# Packed-weight plans, reused while the weight tensors are the same objects, unmodified
+# (``TensorCache``: an in-place update, e.g. an optimizer step, makes a new plan). Keyed per
+# Python thread (a plan's single-threaded calls share its scratch buffer, under a lock).
+_PLAN_CACHE = TensorCache(64, per_thread=True)
 # rows x (multiply-adds per row) above which the rows are split over threads
 _THREAD_MACS = 1 << 20
 _HUGE_FLOATS = 1 << 20  # outputs from 4 MB on come from NumPy (huge pages)
 
 
 def _cached_plan(kind: str, static: tuple, tensors: tuple[Tensor, ...], build):
-    if any(t.is_inference() for t in tensors):
-        # inference tensors keep no version counter: an in-place update could not be seen
-        return build(*(t.detach().contiguous().numpy() for t in tensors))
-    key = (kind, threading.get_ident(), static, *map(id, tensors))
-    versions = tuple(t._version for t in tensors)
-    hit = _PLAN_CACHE.get(key)
-    # an entry lives only while all its tensors do (weakref callbacks drop it), so equal ids
-    # mean the same tensors
-    if hit is not None and hit[1] == versions:
-        return hit[2]
-    plan = build(*(t.detach().contiguous().numpy() for t in tensors))
-    if len(_PLAN_CACHE) >= _PLAN_CACHE_SIZE:
-        _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
-    try:
-        refs = tuple(weakref.ref(t, lambda _r, k=key: _PLAN_CACHE.pop(k, None)) for t in tensors)
-    except TypeError:
-        return plan
-    _PLAN_CACHE[key] = (refs, versions, plan)
-    return plan
+    return _PLAN_CACHE.get((kind, static), tensors,
+                           lambda: build(*(t.detach().contiguous().numpy() for t in tensors)))
 
 
 def _empty_f32(shape: tuple[int, ...]) -> Tensor:

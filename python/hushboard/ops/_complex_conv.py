@@ -21,8 +21,6 @@ the stacked real tensors (one call yields all four real blocks); bias gradients 
 from __future__ import annotations
 
 import numbers
-import threading
-import weakref
 from collections.abc import Sequence
 from typing import Union
 
@@ -30,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hushboard.ops._fastpath import float32_under_autocast
+from hushboard.ops._fastpath import TensorCache, float32_under_autocast
 from hushboard.ops._native import _C, register_native
 
 __all__ = ["complex_conv2d", "complex_conv_transpose2d"]
@@ -128,40 +126,24 @@ def _(x, weight_real, weight_imag, bias_real, bias_imag, stride, dilation, paddi
 
 # ---- native CPU kernels -----------------------------------------------------------------------
 # Packed-weight plans of the float32 kernel, reused while the weight / bias tensors are the same
-# objects with the same version counter (an in-place update, e.g. an optimizer step, makes a new
+# objects, unmodified (``TensorCache``: an in-place update, e.g. an optimizer step, makes a new
 # plan). Keyed per Python thread: a plan owns its scratch buffer.
-_PLAN_CACHE: dict = {}
-_PLAN_CACHE_SIZE = 64
+_PLAN_CACHE = TensorCache(64, per_thread=True)
 
 
 def _plan_for(transposed: bool, wr: Tensor, wi: Tensor, br: Tensor | None,
               bi: Tensor | None, stride, dilation, padding, output_padding):
-    tensors = (wr, wi, br, bi)
-    key = (transposed, threading.get_ident(), tuple(stride), tuple(dilation), tuple(padding),
-           tuple(output_padding), *(0 if t is None else id(t) for t in tensors))
-    versions = tuple(-1 if t is None else t._version for t in tensors)
-    hit = _PLAN_CACHE.get(key)
-    if hit is not None:
-        refs, vers, plan = hit
-        if vers == versions and all((r is None and t is None) or (r is not None and r() is t)
-                                    for r, t in zip(refs, tensors)):
-            return plan
-
     def arr(t):
         return None if t is None else t.detach().contiguous().numpy()
 
-    cls = _C.ComplexConvTranspose2dPlan if transposed else _C.ComplexConv2dPlan
-    plan = cls(arr(wr), arr(wi), arr(br), arr(bi), stride=list(stride),
-               dilation=list(dilation), padding=list(padding),
-               output_padding=list(output_padding))
-    if len(_PLAN_CACHE) >= _PLAN_CACHE_SIZE:
-        _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
-    try:
-        refs = tuple(None if t is None else weakref.ref(t) for t in tensors)
-    except TypeError:
-        return plan
-    _PLAN_CACHE[key] = (refs, versions, plan)
-    return plan
+    def build():
+        cls = _C.ComplexConvTranspose2dPlan if transposed else _C.ComplexConv2dPlan
+        return cls(arr(wr), arr(wi), arr(br), arr(bi), stride=list(stride),
+                   dilation=list(dilation), padding=list(padding),
+                   output_padding=list(output_padding))
+
+    key = (transposed, tuple(stride), tuple(dilation), tuple(padding), tuple(output_padding))
+    return _PLAN_CACHE.get(key, (wr, wi, br, bi), build)
 
 
 def _native_cpu(transposed: bool, x, wr, wi, br, bi, stride, dilation, padding, output_padding):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -12,7 +13,7 @@ from torch import Tensor
 
 from hushboard.ops._native import FORCE_REFERENCE
 
-__all__ = ["derived", "eager_native", "float32_under_autocast"]
+__all__ = ["TensorCache", "derived", "eager_native", "float32_under_autocast"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -98,32 +99,87 @@ def float32_under_autocast(fn: _F) -> _F:
     return run  # type: ignore[return-value]
 
 
+# ---- caches of objects built from tensors -------------------------------------------------------
+_T = TypeVar("_T")
+
+
+class TensorCache:
+    """Objects built from tensors (packed-weight plans, transposed copies, a native network),
+    reused while those tensors are the same live objects, unmodified.
+
+    "Unmodified" is the version counter, which every in-place update (an optimizer step,
+    ``load_state_dict``) bumps. Inference tensors (made under ``torch.inference_mode``) have no
+    counter, yet can still be updated in place inside inference mode. With
+    ``inference="value"`` an entry keeps a copy of them and compares values (cheap beside a
+    forward pass on the CPU); with ``inference="rebuild"`` they are never cached (a comparison
+    would sync a GPU, which a CUDA graph capture forbids). ``by_value`` tensors are always compared
+    by value (e.g. a bias summed afresh by every caller). An entry goes when any of its tensors
+    dies (weakref callbacks) or, past ``size`` entries, first in first out. ``per_thread`` keys
+    entries by Python thread too (a plan that owns a scratch buffer).
+    """
+
+    def __init__(self, size: int, *, per_thread: bool = False, inference: str = "value") -> None:
+        if inference not in ("value", "rebuild"):
+            raise ValueError(f"inference must be 'value' or 'rebuild' (got {inference!r})")
+        self.size, self.per_thread, self.inference = size, per_thread, inference
+        self._entries: dict = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def values(self) -> list:
+        return [e[2] for e in self._entries.values()]
+
+    def get(self, key: tuple, tensors: tuple[Tensor | None, ...], build: Callable[[], _T],
+            by_value: tuple[Tensor, ...] = ()) -> _T:
+        """The object cached under ``key`` for ``tensors`` (None entries allowed), or
+        ``build()``, cached."""
+        ids = tuple([0 if t is None else id(t) for t in tensors])
+        full = (key, threading.get_ident(), ids) if self.per_thread else (key, ids)
+        inference: tuple[Tensor, ...] = ()
+        try:
+            versions = tuple([-1 if t is None else t._version for t in tensors])
+        except RuntimeError:  # an inference tensor: no version counter
+            inference = tuple(t for t in tensors if t is not None and t.is_inference())
+            if self.inference == "rebuild":
+                return build()
+            versions = tuple([-1 if t is None or t.is_inference() else t._version
+                              for t in tensors])
+        values = (*by_value, *inference)
+        hit = self._entries.get(full)
+        # an entry lives only while all its tensors do (weakref callbacks drop it), so equal
+        # ids mean the same tensors
+        if hit is not None and hit[0] == versions and (not values or (
+                len(hit[1]) == len(values)
+                and all(a.shape == b.shape and a.dtype == b.dtype and torch.equal(a, b)
+                        for a, b in zip(hit[1], values)))):
+            return hit[2]
+        obj = build()
+        entries = self._entries
+        try:
+            refs = tuple(weakref.ref(t, lambda _r, k=full: entries.pop(k, None))
+                         for t in tensors if t is not None)
+        except TypeError:
+            return obj
+        entries.pop(full, None)
+        if len(entries) >= self.size:
+            entries.pop(next(iter(entries)))
+        entries[full] = (versions, tuple(v.detach().clone() for v in values), obj, refs)
+        return obj
+
+
 # ---- derived weights ---------------------------------------------------------------------------
 # Tensors made from weights on every call (a transposed copy for coalesced loads, the sum of two
 # biases) are kept while their sources live unchanged: same objects, same version counters (an
 # in-place update, e.g. an optimizer step, bumps it and the entry is rebuilt). Each launch of a
 # GPU kernel then skips those copies, and a CUDA graph of a streaming hop holds none of them.
-_DERIVED: dict = {}
-_DERIVED_SIZE = 256
+_DERIVED = TensorCache(256, inference="rebuild")
 
 
 def derived(kind: str, tensors: tuple[Tensor, ...], build: Callable[..., Tensor]) -> Tensor:
     """``build(*tensors)`` (detached), cached under ``kind`` while every tensor in ``tensors``
     is alive and unmodified. Inference tensors (no version counter) are never cached."""
-    if any(t.is_inference() for t in tensors):
-        return build(*(t.detach() for t in tensors))
-    key = (kind, *map(id, tensors))
-    versions = tuple(t._version for t in tensors)
-    hit = _DERIVED.get(key)
-    if hit is not None and hit[1] == versions and all(r() is t for r, t in zip(hit[0], tensors)):
-        return hit[2]
-    out = build(*(t.detach() for t in tensors))
-    try:
-        refs = tuple(weakref.ref(t, lambda _r, k=key: _DERIVED.pop(k, None)) for t in tensors)
-    except TypeError:
-        return out
-    _DERIVED.pop(key, None)
-    if len(_DERIVED) >= _DERIVED_SIZE:
-        _DERIVED.pop(next(iter(_DERIVED)))
-    _DERIVED[key] = (refs, versions, out)
-    return out
+    return _DERIVED.get((kind,), tensors, lambda: build(*(t.detach() for t in tensors)))

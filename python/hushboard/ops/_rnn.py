@@ -27,13 +27,11 @@ Autograd recomputes the reference under ``torch.func.vjp`` in the backward pass.
 
 from __future__ import annotations
 
-import threading
-import weakref
 
 import torch
 from torch import Tensor
 
-from hushboard.ops._fastpath import derived, eager_native, float32_under_autocast
+from hushboard.ops._fastpath import TensorCache, derived, eager_native, float32_under_autocast
 from hushboard.ops._native import _C, register_native
 
 __all__ = [
@@ -130,39 +128,21 @@ def _(x, w_ih, w_hh, b_ih, b_hh, h0, reverse):
 
 # ---- native CPU kernels -----------------------------------------------------------------------
 # Packed-weight plans, one per (weight matrices, Python thread): reused while w_ih and w_hh are
-# the same objects with the same version counters (an in-place update, e.g. an optimizer step,
+# the same objects, unmodified (``TensorCache``: an in-place update, e.g. an optimizer step,
 # makes a new plan) and the biases hold the same values (compared by value: a model may pass
 # b_ih + b_hh computed afresh on every call). Keyed per Python thread: a plan owns its scratch
 # buffer.
-_PLAN_CACHE: dict = {}
-_PLAN_CACHE_SIZE = 64
+_PLAN_CACHE = TensorCache(64, per_thread=True)
 # threads only pay for problems of more than a few MFLOP (and need two sequences or more)
 _THREAD_FLOPS = 4 << 20
 
 
 def _plan_for(kind: str, mats: tuple[Tensor, Tensor], biases: tuple[Tensor, ...]):
-    # inference tensors have no version counter: compare those by value too
-    by_value = (*biases, *(t for t in mats if t.is_inference()))
-    key = (kind, threading.get_ident(), *(id(t) for t in mats))
-    versions = tuple(-1 if t.is_inference() else t._version for t in mats)
-    hit = _PLAN_CACHE.get(key)
-    if hit is not None:
-        refs, vers, saved, plan = hit
-        if (vers == versions and all(r() is t for r, t in zip(refs, mats))
-                and len(saved) == len(by_value)
-                and all(torch.equal(a, b) for a, b in zip(saved, by_value))):
-            return plan
-    arrs = [t.detach().contiguous().numpy() for t in (*mats, *biases)]
-    plan = _C.LstmPlan(*arrs) if kind == "lstm" else _C.GruPlan(*arrs)
-    try:
-        refs = tuple(weakref.ref(t) for t in mats)
-    except TypeError:
-        return plan
-    _PLAN_CACHE.pop(key, None)
-    if len(_PLAN_CACHE) >= _PLAN_CACHE_SIZE:
-        _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
-    _PLAN_CACHE[key] = (refs, versions, tuple(b.detach().clone() for b in by_value), plan)
-    return plan
+    def build():
+        arrs = [t.detach().contiguous().numpy() for t in (*mats, *biases)]
+        return _C.LstmPlan(*arrs) if kind == "lstm" else _C.GruPlan(*arrs)
+
+    return _PLAN_CACHE.get((kind,), mats, build, by_value=biases)
 
 
 def _state(t: Tensor | None, s: int, hidden: int) -> Tensor:
