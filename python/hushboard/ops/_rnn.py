@@ -27,7 +27,6 @@ Autograd recomputes the reference under ``torch.func.vjp`` in the backward pass.
 
 from __future__ import annotations
 
-
 import torch
 from torch import Tensor
 
