@@ -57,13 +57,11 @@ def op_cases(model, batch: int, frames: int, g: torch.Generator):
                     generator=g).requires_grad_()
     gy = torch.randn(batch, frames, len(split.band_dims), model.config.feature_dim, generator=g)
     gm = torch.randn(batch, frames, sum(mask.out_dims), generator=g)
-
-    split_args = (split.band_dims,)
     return {
         "band split fwd+bwd": {
-            "grouped": lambda: hbo.band_split_grouped(x, *split_args, split.gamma, split.beta,
+            "grouped": lambda: hbo.band_split_grouped(x, split.band_dims, split.gamma, split.beta,
                                                       split.weight, split.bias).backward(gy),
-            "per-band": lambda: hbo.band_split_reference(x, *split_args, split.gamma,
+            "per-band": lambda: hbo.band_split_reference(x, split.band_dims, split.gamma,
                                                          split.beta, split.weight,
                                                          split.bias).backward(gy)},
         "band mask fwd+bwd": {

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import copy
 import gc
+import pickle
 import threading
 
 import pytest
@@ -148,3 +150,19 @@ def test_models_made_under_inference_mode(kind):
         got_b = m(audio)
     assert torch.equal(got_a, want_a) and torch.equal(got_b, want_b)
     assert torch.equal(got_step, step_a)
+
+
+def test_model_with_a_built_network_copies_and_pickles():
+    """The per-model network cache holds a native object: copies and pickles start it empty."""
+    m = BSRNN("bsrnn-speech-16k-lite").eval()
+    audio = 0.1 * torch.randn(4000)
+    with torch.no_grad():
+        want = m(audio)
+        assert len(m._net_cache) == 1
+        for other in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+            assert len(other._net_cache) == 0
+            assert torch.equal(other(audio), want)
+    cache = TensorCache(3, per_thread=True, inference="rebuild")
+    cache.get(("k",), (torch.ones(1),), Builds())
+    twin = copy.deepcopy(cache)
+    assert (len(twin), twin.size, twin.per_thread, twin.inference) == (0, 3, True, "rebuild")

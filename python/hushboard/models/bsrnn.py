@@ -183,9 +183,6 @@ _SPEECH_48K = dict(bands=BAND_LAYOUTS["speech-48k"], sample_rate=48000, n_fft=96
 _MUSIC_44K = dict(bands=BAND_LAYOUTS["music-44k"], sample_rate=44100, n_fft=2048, hop_length=512,
                   window="hann", causal=False, stems=("vocals", "drums", "bass", "other"),
                   audio_channels=2)
-# the C++ networks of live models (``BSRNN._network``), rebuilt when a parameter changes
-_NETWORKS = TensorCache(16)
-
 _LITE = dict(feature_dim=32, num_layers=4, hidden_size=32, mask_hidden=96)
 
 BSRNN_CONFIGS: dict[str, BSRNNConfig] = {
@@ -474,7 +471,10 @@ class BSRNN(nn.Module):
                                    cfg.causal, cfg.mask_hidden, cfg.mask_frames,
                                    len(cfg.stems), cfg.eps, self.engine_weights())
 
-        return _NETWORKS.get(("bsrnn", id(self)), tuple(params), build)
+        cache = self.__dict__.get("_net_cache")
+        if cache is None:  # one entry per model: its network, rebuilt when a parameter changes
+            cache = self.__dict__["_net_cache"] = TensorCache(1)
+        return cache.get(("bsrnn",), tuple(params), build)
 
     def _mask_tensor(self, rows: Tensor, b: int, t: int) -> Tensor:
         cfg = self.config

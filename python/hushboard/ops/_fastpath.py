@@ -115,7 +115,8 @@ class TensorCache:
     would sync a GPU, which a CUDA graph capture forbids). ``by_value`` tensors are always compared
     by value (e.g. a bias summed afresh by every caller). An entry goes when any of its tensors
     dies (weakref callbacks) or, past ``size`` entries, first in first out. ``per_thread`` keys
-    entries by Python thread too (a plan that owns a scratch buffer).
+    entries by Python thread too (a plan that owns a scratch buffer). Copies and pickles of a
+    cache (of a model holding one) start empty.
     """
 
     def __init__(self, size: int, *, per_thread: bool = False, inference: str = "value") -> None:
@@ -126,6 +127,11 @@ class TensorCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def __reduce__(self):
+        # a copy or a pickle starts empty: the entries are derived (and native objects)
+        return (type(self), (self.size,), {"per_thread": self.per_thread,
+                                           "inference": self.inference, "_entries": {}})
 
     def clear(self) -> None:
         self._entries.clear()
