@@ -58,6 +58,29 @@ def test_sung_vocals_only_with_festival():
     assert not any(plan_song(s, 20.0, festival=False).sung for s in range(8))
 
 
+def test_single_note_sung_phrase(tmp_path):
+    """festival's singing mode crashes on a one-note phrase unless it starts with a rest: the
+    renderer sings every phrase, one-note and empty ones included."""
+    import dataclasses
+
+    from hushboard.data.music import SAMPLE_RATE, _has_festival_singing, _sing
+
+    require_fluidsynth()
+    if not _has_festival_singing():
+        pytest.fail("festival is installed without its singing mode (singing-mode.scm)")
+    plan = next(p for p in (plan_song(s, 10.0, festival=True, sung_prob=1.0) for s in range(20))
+                if p.sung)
+    start, notes = plan.sung[0]
+    one = dataclasses.replace(plan, sung=[(start, notes[:1]), (start + 8 * TPQ, [])])
+    n = 10 * SAMPLE_RATE
+    out = _sing(one, n, tmp_path, np.random.default_rng(0))
+    assert out.shape == (2, n) and np.isfinite(out).all()
+    i0 = int(round(start * one.seconds_per_tick() * SAMPLE_RATE))
+    # the added rest is trimmed: the note starts on time (before it: FFT-convolution rounding)
+    assert np.abs(out[:, :i0]).max() < 1e-6
+    assert np.abs(out[:, i0:i0 + SAMPLE_RATE // 2]).max() > 1e-2
+
+
 def test_midi_per_stem():
     plan = plan_song(5, 10.0)
     for stem in STEMS:

@@ -536,12 +536,18 @@ def _sing(plan: SongPlan, n: int, tmp: Path, rng: np.random.Generator) -> np.nda
     tick_s = plan.seconds_per_tick()
     names = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
     for k, (start, notes) in enumerate(plan.sung or []):
+        if not notes:
+            continue
         lines = ['<?xml version="1.0"?>',
                  '<!DOCTYPE SINGING PUBLIC "-//SINGING//DTD SINGING mark up//EN" '
                  '"Singing.v0_1.dtd" []>',
                  # festival's singing mode takes BPM / 50 beats a second: scale to the tempo
                  f'<SINGING BPM="{plan.tempo_bpm * 50 / 60:.3f}">']
         t = start
+        if len(notes) == 1:
+            # festival 2.5's singing mode segfaults on a phrase of one note that does not
+            # start with a rest; the leading silence is trimmed below
+            lines.append('<REST BEATS="0.5"></REST>')
         for s, dur, pitch, word in notes:
             if s > t:
                 lines.append(f'<REST BEATS="{(s - t) / TPQ:.3f}"></REST>')
