@@ -1,6 +1,9 @@
-"""A tiny corpus shared by the data tests (20 sentences, short noise clips)."""
+"""A tiny corpus shared by the data tests (20 sentences, short noise clips); the data tests'
+.sf3 conversions go to a temporary cache unless HUSHBOARD_CACHE is set."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 from data_helpers import TINY, TINY_NOISE, require_tts
@@ -15,3 +18,13 @@ def tiny_corpus(tmp_path_factory):
     build_speech(root, progress=False, **TINY)
     build_noise(root, progress=False, **TINY_NOISE)
     return root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _soundfont_cache(tmp_path_factory):
+    if os.environ.get("HUSHBOARD_CACHE"):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HUSHBOARD_CACHE", str(tmp_path_factory.mktemp("hushboard-cache")))
+        yield

@@ -121,6 +121,10 @@ def tiny_music(tmp_path_factory):
     fonts = find_soundfonts()
     root = tmp_path_factory.mktemp("music")
     rows = build_music(root, songs=(3, 1, 1), seconds=4.0, seed=5, workers=2, progress=False)
+    if any(p.endswith(".sf3") for p in fonts.values()):  # rendered from cached conversions
+        from hushboard.data.soundfont import soundfont_cache_dir
+
+        assert any(soundfont_cache_dir().glob("*.sf2"))
     return root, rows, fonts
 
 

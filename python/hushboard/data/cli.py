@@ -140,8 +140,9 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     sm.add_argument("--seconds", type=float, default=30.0, help="song length (default 30)")
     sm.add_argument("--seed", type=int, default=0)
     sm.add_argument("--soundfont", action="append", default=[], metavar="SF2",
-                    help="a soundfont file (repeatable; default: every installed Debian GM "
-                    "soundfont)")
+                    help="a soundfont file, .sf2 or .sf3 (repeatable; default: every installed "
+                    "Debian GM soundfont); an .sf3 is converted once to an .sf2 in "
+                    "$HUSHBOARD_CACHE/soundfonts (default ~/.cache/hushboard/soundfonts)")
     sm.add_argument("--held-out", action="append", default=[], metavar="NAME",
                     help="a soundfont name (file name without extension) that renders only the "
                     "validation and test songs (repeatable; default TimGM6mb, else the last)")

@@ -619,13 +619,18 @@ def _master(stems: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str,
 
 def render_song(plan: SongPlan, soundfont: str, seconds: float) -> dict[str, np.ndarray]:
     """Render the four stems of a planned song with ``soundfont`` (fluidsynth; festival for
-    sung vocals), level them, apply the plan's stem gains and the mastering.
+    sung vocals), level them, apply the plan's stem gains and the mastering. An ``.sf3`` is
+    rendered from its cached ``.sf2`` conversion (``hushboard.data.soundfont.as_sf2``): the same
+    audio, without fluidsynth decoding every sample at each of the four loads.
 
     Returns:
         stem -> float32 ``(2, round(seconds * 44100))``; the mix is the sum of the stems.
     """
     if not shutil.which("fluidsynth"):
         raise RuntimeError("the music generator needs fluidsynth (apt-get install fluidsynth)")
+    from hushboard.data.soundfont import as_sf2
+
+    soundfont = as_sf2(soundfont)
     n = int(round(seconds * SAMPLE_RATE))
     rng = np.random.default_rng([plan.seed, 7])
     stems: dict[str, np.ndarray] = {}
@@ -675,8 +680,9 @@ def build_music(out: str | os.PathLike, *, songs: tuple[int, int, int] = (100, 8
         songs: songs in (train, valid, test).
         seconds: length of each song.
         seed: the corpus seed.
-        soundfonts: soundfont paths (default: every installed Debian GM soundfont); a file's
-            stem is its name.
+        soundfonts: soundfont paths, ``.sf2`` or ``.sf3`` (default: every installed Debian GM
+            soundfont); a file's stem is its name. An ``.sf3`` renders from its ``.sf2``
+            conversion, made once into ``hushboard.data.soundfont.soundfont_cache_dir()``.
         held_out: soundfont names that render only validation and test songs (default
             ``TimGM6mb`` if present, else the last one).
         sung_prob: the share of songs with vocals sung by festival (when installed).
@@ -700,7 +706,11 @@ def build_music(out: str | os.PathLike, *, songs: tuple[int, int, int] = (100, 8
     else:
         found = find_soundfonts()
     by_split = soundfont_splits(list(found), held_out)
+    from hushboard.data.soundfont import as_sf2
     from hushboard.io import write_audio
+
+    for path in found.values():  # .sf3 -> cached .sf2, once, before the parallel renders
+        as_sf2(path)
 
     root = Path(out)
     festival = _has_festival_singing()
