@@ -185,6 +185,70 @@ def test_resume_keeps_finished_songs(tiny_music, tmp_path):
     assert mix.stat().st_mtime_ns == before
 
 
+def test_mastering_keeps_every_stem_inside_full_scale():
+    """Stems that cancel in the mix (a loud vocal against its inverse in "other") must not
+    peak past full scale after the mix is normalised, or the 24-bit stem files clip and no
+    longer sum to the mix; a song without cancellation keeps its scale."""
+    from hushboard.data.music import SAMPLE_RATE, _master
+
+    rng = np.random.default_rng(0)
+    n = SAMPLE_RATE
+    v = 0.5 * np.sin(2 * np.pi * 440 * np.arange(n) / SAMPLE_RATE) * np.ones((2, 1))
+    quiet = 0.01 * rng.standard_normal((2, n))
+    stems = {"vocals": v, "drums": quiet, "bass": 0 * v, "other": -0.9 * v}
+    out = _master({k: x.astype(np.float32) for k, x in stems.items()}, np.random.default_rng(1))
+    assert max(float(np.abs(x).max()) for x in out.values()) <= 0.99 + 1e-6
+    mix = sum(out.values())
+    assert 0 < float(np.abs(mix).max()) <= 0.95
+    plain = {"vocals": v, "drums": quiet, "bass": 0 * v, "other": 0.3 * v[::-1]}
+    a = _master({k: x.astype(np.float32) for k, x in plain.items()}, np.random.default_rng(1))
+    assert 0.6 - 1e-6 <= float(np.abs(sum(a.values())).max()) <= 0.95 + 1e-6
+
+
+def test_add_music_songs(tiny_music, tmp_path):
+    from hushboard.data.music import add_music_songs, read_music_metadata
+
+    root, rows, _ = tiny_music
+    shutil.copytree(root, tmp_path, dirs_exist_ok=True)
+    meta = json.loads((tmp_path / "music.json").read_text())
+    font = meta["soundfont_splits"]["train"][0]
+    added = add_music_songs(tmp_path, 2, soundfonts=[meta["soundfonts"][font]], seed=9,
+                            workers=1, progress=False)
+    assert [r["song"] for r in added] == ["train_00003", "train_00004"]
+    assert all(r["soundfont"] == font and r["seconds"] == 4.0 for r in added)
+    train = read_music_metadata(tmp_path, "train")
+    assert [r["song"] for r in train] == [f"train_{i:05d}" for i in range(5)]
+    assert train[:3] == [{k: str(v) for k, v in r.items()} for r in rows[:3]]
+    meta2 = json.loads((tmp_path / "music.json").read_text())
+    assert meta2["added"] == [{"split": "train", "first": 3, "songs": 2, "seed": 9,
+                               "soundfonts": {font: meta["soundfonts"][font]},
+                               "sung_prob": meta["sung_prob"]}]
+    assert len(StemDataset(tmp_path, "train", seconds=1.0).songs) == 5
+    for r in added:  # rendered like any song: stems sum to the mix
+        mix = _read(tmp_path / "train" / "mix" / f"{r['song']}.flac")
+        stems = [_read(tmp_path / "train" / "stems" / r["song"] / f"{s}.flac") for s in STEMS]
+        assert np.abs(sum(stems) - mix).max() < 4 * 2.0 ** -23 and np.abs(mix).max() > 0.1
+    # rebuilding the base corpus keeps the appended songs; growing it into them is refused
+    build_music(tmp_path, songs=(3, 1, 1), seconds=4.0, seed=5, workers=1, progress=False)
+    assert [r["song"] for r in read_music_metadata(tmp_path, "train")][3:] == [
+        "train_00003", "train_00004"]
+    assert json.loads((tmp_path / "music.json").read_text())["added"] == meta2["added"]
+    with pytest.raises(ValueError, match="appended from train_00003"):
+        build_music(tmp_path, songs=(4, 1, 1), seconds=4.0, seed=5, workers=1, progress=False)
+    # bad calls change nothing
+    if meta["soundfont_split"]:
+        held = meta["soundfont_splits"]["test"][0]
+        with pytest.raises(ValueError, match="validation/test songs"):
+            add_music_songs(tmp_path, 1, soundfonts=[meta["soundfonts"][held]])
+    with pytest.raises(ValueError, match="at least one soundfont"):
+        add_music_songs(tmp_path, 1, soundfonts=[])
+    with pytest.raises(ValueError, match="train must be"):
+        add_music_songs(tmp_path, 0, soundfonts=[meta["soundfonts"][font]])
+    with pytest.raises(ValueError, match="no music corpus"):
+        add_music_songs(tmp_path / "nothing", 1, soundfonts=[meta["soundfonts"][font]])
+    assert len(read_music_metadata(tmp_path, "train")) == 5
+
+
 def test_build_music_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="songs"):
         build_music(tmp_path, songs=(1, 1))

@@ -74,12 +74,23 @@ def _cmd_testset(args: argparse.Namespace) -> int:
 def _cmd_music(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from hushboard.data.music import build_music
+    from hushboard.data.music import add_music_songs, build_music
 
     t0 = time.perf_counter()
-    rows = build_music(args.out, songs=tuple(args.songs), seconds=args.seconds, seed=args.seed,
+    if args.add_train is not None:
+        rows = add_music_songs(args.out, args.add_train, soundfonts=args.soundfont,
+                               seed=args.seed, sung_prob=args.sung_prob, workers=args.workers)
+        fonts = Counter(r["soundfont"] for r in rows)
+        print(f"{len(rows)} training songs added to {args.out} ("
+              + ", ".join(f"{sf} {k}" for sf, k in sorted(fonts.items()))
+              + f"; {rows[0]['song']} to {rows[-1]['song']}) "
+              f"({time.perf_counter() - t0:.1f} s)")
+        return 0
+    rows = build_music(args.out, songs=tuple(args.songs), seconds=args.seconds,
+                       seed=0 if args.seed is None else args.seed,
                        soundfonts=args.soundfont or None, held_out=args.held_out or None,
-                       sung_prob=args.sung_prob, workers=args.workers)
+                       sung_prob=0.5 if args.sung_prob is None else args.sung_prob,
+                       workers=args.workers)
     c = Counter(r["split"] for r in rows)
     fonts = Counter((r["split"], r["soundfont"]) for r in rows)
     print(f"{len(rows)} songs (train {c['train']}, valid {c['valid']}, test {c['test']}; "
@@ -138,7 +149,12 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     sm.add_argument("--songs", type=int, nargs=3, default=(100, 8, 16),
                     metavar=("TRAIN", "VALID", "TEST"), help="songs per split (default 100 8 16)")
     sm.add_argument("--seconds", type=float, default=30.0, help="song length (default 30)")
-    sm.add_argument("--seed", type=int, default=0)
+    sm.add_argument("--seed", type=int, default=None,
+                    help="corpus seed (default 0; with --add-train, the corpus's)")
+    sm.add_argument("--add-train", type=int, default=None, metavar="N",
+                    help="append N training songs to the existing corpus at --out, rendered "
+                    "with the --soundfont files (which must not render its validation/test "
+                    "songs); --songs, --seconds and --held-out do not apply")
     sm.add_argument("--soundfont", action="append", default=[], metavar="SF2",
                     help="a soundfont file, .sf2 or .sf3 (repeatable; default: every installed "
                     "Debian GM soundfont); an .sf3 is converted once to an .sf2 in "
@@ -146,8 +162,9 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     sm.add_argument("--held-out", action="append", default=[], metavar="NAME",
                     help="a soundfont name (file name without extension) that renders only the "
                     "validation and test songs (repeatable; default TimGM6mb, else the last)")
-    sm.add_argument("--sung-prob", type=float, default=0.5,
-                    help="share of songs whose vocals festival sings (default 0.5)")
+    sm.add_argument("--sung-prob", type=float, default=None,
+                    help="share of songs whose vocals festival sings (default 0.5; with "
+                    "--add-train, the corpus's)")
     sm.add_argument("--workers", type=int, default=None, help="parallel renders (default: CPUs)")
     sm.set_defaults(func=_cmd_music)
     st = ds.add_parser("testset", help="write fixed noisy/clean WAV pairs + metadata.csv for "

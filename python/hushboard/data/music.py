@@ -60,6 +60,7 @@ __all__ = [
     "STEMS",
     "SongPlan",
     "StemDataset",
+    "add_music_songs",
     "build_music",
     "find_soundfonts",
     "plan_song",
@@ -591,7 +592,10 @@ def _sing(plan: SongPlan, n: int, tmp: Path, rng: np.random.Generator) -> np.nda
 
 def _master(stems: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
     """A slow compressor's gain curve computed on the mix and applied to every stem, then one
-    peak normalisation: the mastered stems still sum to the mastered mix."""
+    peak normalisation: the mastered stems still sum to the mastered mix. The normalisation
+    puts the mix's peak at 0.6-0.95, lowered where a stem would otherwise pass 0.99 (stems
+    that partly cancel in the mix can peak above it): every stem and the mix stay inside full
+    scale, so the 24-bit files still sum exactly."""
     mix = sum(stems.values())
     env_n = int(0.05 * SAMPLE_RATE)
     power = np.mean(mix.astype(np.float64) ** 2, axis=0)
@@ -614,6 +618,9 @@ def _master(stems: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str,
     mix = sum(out.values())
     peak = float(np.max(np.abs(mix))) + 1e-9
     scale = float(rng.uniform(0.6, 0.95)) / peak
+    stem_peak = max(float(np.max(np.abs(x))) for x in out.values())
+    if stem_peak * scale > 1.0:  # (a scale that clips nothing is kept: same songs as before)
+        scale = 0.99 / stem_peak
     return {s: (x * scale).astype(np.float32) for s, x in out.items()}
 
 
@@ -673,7 +680,8 @@ def build_music(out: str | os.PathLike, *, songs: tuple[int, int, int] = (100, 8
                 sung_prob: float = 0.5, workers: int | None = None,
                 progress: bool | None = None) -> list[dict[str, Any]]:
     """Generate, render and write the songs of the three splits (resumable: songs already on
-    disk are kept). See the module docstring for the layout.
+    disk are kept; training songs appended by ``add_music_songs`` stay). See the module
+    docstring for the layout.
 
     Args:
         out: corpus folder.
@@ -697,30 +705,124 @@ def build_music(out: str | os.PathLike, *, songs: tuple[int, int, int] = (100, 8
         raise ValueError(f"seconds must be > 0 (got {seconds})")
     if not 0 <= sung_prob <= 1:
         raise ValueError(f"sung_prob must be in [0, 1] (got {sung_prob})")
-    if soundfonts:
-        found = {}
-        for p in soundfonts:
-            if not Path(p).is_file():
-                raise ValueError(f"soundfont {p!r} does not exist")
-            found[Path(p).stem] = str(p)
-    else:
-        found = find_soundfonts()
+    found = _soundfont_paths(soundfonts) if soundfonts else find_soundfonts()
     by_split = soundfont_splits(list(found), held_out)
+    root = Path(out)
+    jobs = []
+    for split, count in zip(SPLITS, songs):
+        for i in range(count):
+            fonts = by_split[split]
+            jobs.append((split, f"{split}_{i:05d}", _song_seed(seed, split, i),
+                         fonts[i % len(fonts)]))
+    festival = _has_festival_singing()
+    root.mkdir(parents=True, exist_ok=True)
+    old = _read_json(root / "music.json")
+    settings = {
+        "sample_rate": SAMPLE_RATE, "stems": list(STEMS), "seconds": seconds, "seed": seed,
+        "songs": dict(zip(SPLITS, songs)), "soundfonts": found, "soundfont_splits": by_split,
+        "soundfont_split": len(found) > 1, "festival_singing": festival,
+        "sung_prob": sung_prob}
+    added: list[dict[str, str]] = []
+    if old.get("added"):  # songs that add_music_songs appended stay part of the corpus
+        first = min(int(a["first"]) for a in old["added"])
+        if songs[0] > first:
+            raise ValueError(f"songs: {out} has training songs appended from train_{first:05d} "
+                             f"on (add_music_songs); build at most {first} training songs "
+                             "here, or append more with add_music_songs")
+        settings["added"] = old["added"]
+        added = [r for r in read_music_metadata(root, "train") if int(r["song"][6:]) >= first]
+    (root / "music.json").write_text(json.dumps(settings, indent=2) + "\n")
+    rows = _render_jobs(root, jobs, found, seconds, festival, sung_prob, workers, progress)
+    for split in SPLITS:
+        part = [r for r in rows if r["split"] == split]
+        if part or (split == "train" and added):
+            _write_metadata(root, split, part + (added if split == "train" else []))
+    return rows
+
+
+def add_music_songs(out: str | os.PathLike, train: int, *, soundfonts: list[str],
+                    seed: int | None = None, sung_prob: float | None = None,
+                    workers: int | None = None,
+                    progress: bool | None = None) -> list[dict[str, Any]]:
+    """Append ``train`` training songs to an existing corpus, rendered with ``soundfonts``
+    (for instance a soundfont the corpus did not have: more timbres to learn from). The songs
+    continue the training split's numbering (``train_<n>``), take their seeds from ``(seed,
+    "train", n)`` (``seed`` defaults to the corpus's; new numbers, so new songs), their
+    length and, by default, ``sung_prob`` from the corpus, and are recorded under ``"added"``
+    in ``music.json``. Resumable like ``build_music``: rerunning the same call keeps the songs
+    already rendered.
+
+    Raises:
+        ValueError: no corpus at ``out``, ``train`` < 1, no soundfont, or a soundfont that
+            renders the corpus's validation or test songs (it would leak the held-out timbre).
+    """
+    root = Path(out)
+    meta = _read_json(root / "music.json")
+    if not meta:
+        raise ValueError(f"no music corpus at {out} (missing music.json); run "
+                         "`hushboard data music --out DIR` first")
+    if isinstance(train, bool) or not isinstance(train, int) or train < 1:
+        raise ValueError(f"train must be a number of songs >= 1 (got {train!r})")
+    if not soundfonts:
+        raise ValueError("soundfonts: name at least one soundfont file to render the songs with")
+    found = _soundfont_paths(soundfonts)
+    held = set(meta["soundfont_splits"]["valid"]) | set(meta["soundfont_splits"]["test"])
+    if meta.get("soundfont_split") and held & set(found):
+        raise ValueError(f"soundfonts: {sorted(held & set(found))} render(s) this corpus's "
+                         "validation/test songs; training songs must use other soundfonts")
+    sung_prob = meta["sung_prob"] if sung_prob is None else sung_prob
+    seed = int(meta["seed"]) if seed is None else seed
+    if not 0 <= sung_prob <= 1:
+        raise ValueError(f"sung_prob must be in [0, 1] (got {sung_prob})")
+    seconds = float(meta["seconds"])
+    have = read_music_metadata(root, "train")
+    first = len(have)
+    names = list(found)
+    jobs = [("train", f"train_{first + i:05d}", _song_seed(seed, "train", first + i),
+             names[i % len(names)]) for i in range(train)]
+    festival = _has_festival_singing()
+    rows = _render_jobs(root, jobs, found, seconds, festival, sung_prob, workers, progress)
+    _write_metadata(root, "train", have + rows)
+    meta.setdefault("added", []).append({"split": "train", "first": first, "songs": train,
+                                         "seed": seed, "soundfonts": found,
+                                         "sung_prob": sung_prob})
+    meta["soundfonts"].update(found)
+    meta["soundfont_splits"]["train"] = list(dict.fromkeys(
+        meta["soundfont_splits"]["train"] + names))
+    (root / "music.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return rows
+
+
+def _soundfont_paths(paths: list[str]) -> dict[str, str]:
+    found = {}
+    for p in paths:
+        if not Path(p).is_file():
+            raise ValueError(f"soundfont {p!r} does not exist")
+        found[Path(p).stem] = str(p)
+    return found
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _write_metadata(root: Path, split: str, rows: list[dict[str, Any]]) -> None:
+    with open(root / split / "metadata.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, META_FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _render_jobs(root: Path, jobs: list[tuple[str, str, int, str]], found: dict[str, str],
+                 seconds: float, festival: bool, sung_prob: float, workers: int | None,
+                 progress: bool | None) -> list[dict[str, Any]]:
+    """Render ``(split, song, seed, soundfont name)`` jobs in parallel (songs whose mix is
+    already on disk are kept); their metadata rows, in order."""
     from hushboard.data.soundfont import as_sf2
     from hushboard.io import write_audio
 
     for path in found.values():  # .sf3 -> cached .sf2, once, before the parallel renders
         as_sf2(path)
-
-    root = Path(out)
-    festival = _has_festival_singing()
-    jobs = []
-    for split, count in zip(SPLITS, songs):
-        for i in range(count):
-            name = f"{split}_{i:05d}"
-            sd = _song_seed(seed, split, i)
-            fonts = by_split[split]
-            jobs.append((split, name, sd, fonts[i % len(fonts)]))
 
     def one(job: tuple[str, str, int, str]) -> dict[str, Any]:
         split, name, sd, font = job
@@ -748,12 +850,6 @@ def build_music(out: str | os.PathLike, *, songs: tuple[int, int, int] = (100, 8
         os.replace(tmp, mix_path)  # the mix last: its presence marks a finished song
         return row
 
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "music.json").write_text(json.dumps({
-        "sample_rate": SAMPLE_RATE, "stems": list(STEMS), "seconds": seconds, "seed": seed,
-        "songs": dict(zip(SPLITS, songs)), "soundfonts": found, "soundfont_splits": by_split,
-        "soundfont_split": len(found) > 1, "festival_singing": festival,
-        "sung_prob": sung_prob}, indent=2) + "\n")
     bar = None
     if progress or (progress is None and sys.stderr.isatty()):
         from tqdm import tqdm
@@ -767,14 +863,6 @@ def build_music(out: str | os.PathLike, *, songs: tuple[int, int, int] = (100, 8
                 bar.update(1)
     if bar is not None:
         bar.close()
-    for split in SPLITS:
-        part = [r for r in rows if r["split"] == split]
-        if not part:
-            continue
-        with open(root / split / "metadata.csv", "w", newline="") as fh:
-            w = csv.DictWriter(fh, META_FIELDS)
-            w.writeheader()
-            w.writerows(part)
     return rows
 
 
