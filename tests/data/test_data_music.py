@@ -58,12 +58,13 @@ def test_sung_vocals_only_with_festival():
     assert not any(plan_song(s, 20.0, festival=False).sung for s in range(8))
 
 
-def test_single_note_sung_phrase(tmp_path):
-    """festival's singing mode crashes on a one-note phrase unless it starts with a rest: the
-    renderer sings every phrase, one-note and empty ones included."""
+def test_festival_crash_phrases_are_sung(tmp_path):
+    """festival's singing mode segfaults on some phrases (one note; the second phrase of song
+    train_00268 of the default corpus) unless they start with a rest: the renderer sings every
+    phrase, empty ones skipped, each starting on time."""
     import dataclasses
 
-    from hushboard.data.music import SAMPLE_RATE, _has_festival_singing, _sing
+    from hushboard.data.music import SAMPLE_RATE, _has_festival_singing, _sing, _song_seed
 
     require_fluidsynth()
     if not _has_festival_singing():
@@ -71,14 +72,17 @@ def test_single_note_sung_phrase(tmp_path):
     plan = next(p for p in (plan_song(s, 10.0, festival=True, sung_prob=1.0) for s in range(20))
                 if p.sung)
     start, notes = plan.sung[0]
-    one = dataclasses.replace(plan, sung=[(start, notes[:1]), (start + 8 * TPQ, [])])
+    crash = plan_song(_song_seed(0, "train", 268), 30.0, festival=True, sung_prob=0.5)
     n = 10 * SAMPLE_RATE
-    out = _sing(one, n, tmp_path, np.random.default_rng(0))
-    assert out.shape == (2, n) and np.isfinite(out).all()
-    i0 = int(round(start * one.seconds_per_tick() * SAMPLE_RATE))
-    # the added rest is trimmed: the note starts on time (before it: FFT-convolution rounding)
-    assert np.abs(out[:, :i0]).max() < 1e-6
-    assert np.abs(out[:, i0:i0 + SAMPLE_RATE // 2]).max() > 1e-2
+    for one in (dataclasses.replace(plan, sung=[(start, notes[:1]), (start + 8 * TPQ, [])]),
+                dataclasses.replace(crash, sung=[(start, [(s - crash.sung[1][0] + start, *r)
+                                                          for s, *r in crash.sung[1][1]])])):
+        out = _sing(one, n, tmp_path, np.random.default_rng(0))
+        assert out.shape == (2, n) and np.isfinite(out).all()
+        i0 = int(round(start * one.seconds_per_tick() * SAMPLE_RATE))
+        # the added rest is trimmed: the phrase starts on time (before it: FFT rounding)
+        assert np.abs(out[:, :i0]).max() < 1e-6
+        assert np.abs(out[:, i0:i0 + SAMPLE_RATE // 2]).max() > 1e-2
 
 
 def test_midi_per_stem():

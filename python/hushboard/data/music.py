@@ -539,30 +539,34 @@ def _sing(plan: SongPlan, n: int, tmp: Path, rng: np.random.Generator) -> np.nda
     for k, (start, notes) in enumerate(plan.sung or []):
         if not notes:
             continue
-        lines = ['<?xml version="1.0"?>',
-                 '<!DOCTYPE SINGING PUBLIC "-//SINGING//DTD SINGING mark up//EN" '
-                 '"Singing.v0_1.dtd" []>',
-                 # festival's singing mode takes BPM / 50 beats a second: scale to the tempo
-                 f'<SINGING BPM="{plan.tempo_bpm * 50 / 60:.3f}">']
+        head = ['<?xml version="1.0"?>',
+                '<!DOCTYPE SINGING PUBLIC "-//SINGING//DTD SINGING mark up//EN" '
+                '"Singing.v0_1.dtd" []>',
+                # festival's singing mode takes BPM / 50 beats a second: scale to the tempo
+                f'<SINGING BPM="{plan.tempo_bpm * 50 / 60:.3f}">']
+        body = []
         t = start
-        if len(notes) == 1:
-            # festival 2.5's singing mode segfaults on a phrase of one note that does not
-            # start with a rest; the leading silence is trimmed below
-            lines.append('<REST BEATS="0.5"></REST>')
         for s, dur, pitch, word in notes:
             if s > t:
-                lines.append(f'<REST BEATS="{(s - t) / TPQ:.3f}"></REST>')
+                body.append(f'<REST BEATS="{(s - t) / TPQ:.3f}"></REST>')
             name = f"{names[pitch % 12]}{pitch // 12 - 1}"
-            lines.append(f'<DURATION BEATS="{dur / TPQ:.3f}"><PITCH NOTE="{name}">{word}'
-                         f"</PITCH></DURATION>")
+            body.append(f'<DURATION BEATS="{dur / TPQ:.3f}"><PITCH NOTE="{name}">{word}'
+                        f"</PITCH></DURATION>")
             t = s + dur
-        lines.append("</SINGING>")
         xml, wav = tmp / f"sing{k}.xml", tmp / f"sing{k}.wav"
-        xml.write_text("\n".join(lines) + "\n")
-        r = subprocess.run(["text2wave", "-mode", "singing", str(xml), "-o", str(wav), "-eval",
-                            f"(voice_{plan.sung_voice})"], capture_output=True, text=True,
-                           timeout=300, check=False)
-        if r.returncode != 0 or not wav.is_file():
+        # festival 2.5's singing mode segfaults on some phrases (one note; some runs of
+        # repeated pitches) unless they start with a rest: such a phrase is sung again after
+        # a half-beat rest, which the trimming below removes (phrases that sing as they are
+        # keep their exact earlier rendering)
+        for lead in ([], ['<REST BEATS="0.5"></REST>']):
+            wav.unlink(missing_ok=True)
+            xml.write_text("\n".join(head + lead + body + ["</SINGING>"]) + "\n")
+            r = subprocess.run(["text2wave", "-mode", "singing", str(xml), "-o", str(wav),
+                                "-eval", f"(voice_{plan.sung_voice})"], capture_output=True,
+                               text=True, timeout=300, check=False)
+            if r.returncode == 0 and wav.is_file():
+                break
+        else:
             raise RuntimeError(f"festival singing failed ({r.returncode}): "
                                f"{r.stderr.strip()[:500]}")
         a, sr = read_wav(wav)
