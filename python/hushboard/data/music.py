@@ -753,8 +753,8 @@ def add_music_songs(out: str | os.PathLike, train: int, *, soundfonts: list[str]
     continue the training split's numbering (``train_<n>``), take their seeds from ``(seed,
     "train", n)`` (``seed`` defaults to the corpus's; new numbers, so new songs), their
     length and, by default, ``sung_prob`` from the corpus, and are recorded under ``"added"``
-    in ``music.json``. Resumable like ``build_music``: rerunning the same call keeps the songs
-    already rendered.
+    in ``music.json``. An interrupted call is resumed by running it again (the songs already
+    rendered are kept); a call that finished appends ``train`` more songs when run again.
 
     Raises:
         ValueError: no corpus at ``out``, ``train`` < 1, no soundfont, or a soundfont that

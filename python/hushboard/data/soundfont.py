@@ -52,7 +52,8 @@ def _chunks(buf: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
         out.append((cid, pos + 8, pos + 8 + size))
         # an odd-sized chunk is followed by a zero pad byte; MuseScore's .sf3 writer leaves it
         # out (a pad byte is always zero, a chunk id never starts with one)
-        pos += 8 + size + (size & 1 and pos + 8 + size < end and buf[pos + 8 + size] == 0)
+        pad = size % 2 == 1 and pos + 8 + size < end and buf[pos + 8 + size] == 0
+        pos += 8 + size + int(pad)
     return out
 
 
@@ -72,12 +73,13 @@ def _decode(ogg: bytes, name: str) -> np.ndarray:
             if f.channels != 1:
                 raise ValueError(f"{f.channels} channels")
             return f.read(dtype="int16")
-    except Exception as e:  # noqa: BLE001 - name the sample
+    except Exception as e:  # any decoder failure: name the sample
         raise ValueError(f"cannot decode the Vorbis data of sample {name!r}: {e}") from e
 
 
 def sf3_to_sf2(src: str | os.PathLike, dst: str | os.PathLike) -> dict[str, int]:
-    """Write ``src`` (an ``.sf3``, or an ``.sf2``, copied as it is) as an ``.sf2`` at ``dst``.
+    """Write the ``.sf3`` at ``src`` as an ``.sf2`` at ``dst`` (an ``.sf2`` given as ``src`` is
+    rewritten the same way, less any 24-bit ``sm24`` chunk).
 
     Returns:
         ``{"samples": ..., "decoded": ..., "frames": ...}``: sample headers, Vorbis samples
