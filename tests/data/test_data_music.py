@@ -15,6 +15,7 @@ from hushboard.data.music import (
     build_music,
     find_soundfonts,
     plan_song,
+    random_eq,
     song_midi,
     soundfont_splits,
 )
@@ -138,6 +139,44 @@ def _read(path):
     a, sr = read_audio(path)
     assert sr == 44100
     return a
+
+
+@pytest.mark.parametrize("kind", ["low", "peak", "high"])
+@pytest.mark.parametrize("gain_db", [-6.0, 4.5])
+def test_eq_sections_have_their_designed_response(kind, gain_db):
+    from hushboard.data.music import _biquad
+    from scipy.signal import sosfreqz
+
+    sr, f0, q = 44100, 700.0, 1.3
+    sos = _biquad(kind, f0, gain_db, q, sr)[None]
+    assert sos[0, 3] == 1.0
+    _, h = sosfreqz(sos, worN=[1e-3, f0, sr / 2 - 1e-3], fs=sr)
+    db = 20 * np.log10(np.abs(h))
+    dc, at_f0, nyq = db
+    if kind == "peak":  # the gain at f0, flat far from it
+        np.testing.assert_allclose([dc, at_f0, nyq], [0.0, gain_db, 0.0], atol=1e-6)
+    elif kind == "low":  # the gain at DC, flat at Nyquist, half the gain (in dB) at f0
+        np.testing.assert_allclose([dc, at_f0, nyq], [gain_db, gain_db / 2, 0.0], atol=1e-6)
+    else:
+        np.testing.assert_allclose([dc, at_f0, nyq], [0.0, gain_db / 2, gain_db], atol=1e-6)
+
+
+def test_random_eq():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 44100)).astype(np.float32)
+    x[1] = x[0]
+    y = random_eq(x, np.random.default_rng(3))
+    assert y.dtype == np.float32 and y.shape == x.shape
+    np.testing.assert_array_equal(y[0], y[1])  # one equaliser for every channel
+    np.testing.assert_array_equal(y, random_eq(x, np.random.default_rng(3)))  # a function of rng
+    assert not np.allclose(y, random_eq(x, np.random.default_rng(4)), atol=1e-3)
+    # three sections of at most ±6 dB: the spectrum moves, by at most 18 dB at any frequency
+    ratio = np.abs(np.fft.rfft(y[0].astype(np.float64))[1000:20000]) / np.abs(
+        np.fft.rfft(x[0].astype(np.float64))[1000:20000])
+    db = 20 * np.log10(ratio)
+    assert np.abs(db).max() <= 18.5 and np.abs(db).max() > 0.5
+    flat = random_eq(x, np.random.default_rng(3), max_db=0.0)
+    np.testing.assert_allclose(flat, x, atol=1e-5)
 
 
 def test_rendered_songs_layout_sum_and_splits(tiny_music):
@@ -265,6 +304,7 @@ def test_build_music_bad_arguments(tmp_path):
 def test_stem_dataset(tiny_music):
     root, _, _ = tiny_music
     ds = StemDataset(root, "train", seconds=1.0, seed=2)
+    ds_default = StemDataset(root, "train", seconds=1.0, seed=2)
     assert len(ds) == 3 * 4  # whole songs' worth of 1 s segments
     mix, stems = ds[0]
     assert mix.shape == (2, 44100) and stems.shape == (4, 2, 44100)
@@ -292,6 +332,19 @@ def test_stem_dataset(tiny_music):
                for k in hits)
     with pytest.raises(IndexError):
         plain[len(plain)]
+    # the equaliser: off by default (the same items as before it existed), a new item with it,
+    # whose mix is still the sum of its stems; never on validation items
+    eq = StemDataset(root, "train", seconds=1.0, seed=2, eq_prob=1.0)
+    base = StemDataset(root, "train", seconds=1.0, seed=2, eq_prob=0.0)
+    for i in range(3):
+        np.testing.assert_array_equal(base[i][1], ds_default[i][1])
+        mix_eq, stems_eq = eq[i]
+        np.testing.assert_allclose(stems_eq.sum(0), mix_eq, atol=1e-6)
+        assert not np.allclose(stems_eq, base[i][1], atol=1e-4)
+    np.testing.assert_array_equal(
+        StemDataset(root, "valid", seconds=1.0, seed=2, items=3, eq_prob=1.0)[0][1], v0[1])
+    with pytest.raises(ValueError, match="eq_prob"):
+        StemDataset(root, "train", eq_prob=1.5)
     with pytest.raises(ValueError, match="split"):
         StemDataset(root, "dev")
     with pytest.raises(ValueError, match="no valid songs|no test songs|no train songs|missing"):
@@ -359,3 +412,19 @@ def test_shipped_separator_beats_the_mix(name, tiny_music):
     mean = {s: float(np.mean(g)) for s, g in gains.items() if g}
     assert all(g > 0 for g in mean.values()), mean
     assert np.mean(list(mean.values())) > 3.0, mean
+
+
+def test_train_cli_on_tiny_music_corpus(tiny_music, tmp_path):
+    from hushboard.cli import main
+    from hushboard.models import BSRNN
+
+    root, _, _ = tiny_music
+    out = tmp_path / "run"
+    assert main(["train", "bsrnn-music-44k-lite", "--data", str(root), "--out", str(out),
+                 "--steps", "1", "--batch-size", "1", "--segment-seconds", "0.5",
+                 "--valid-every", "1", "--checkpoint-every", "1", "--valid-items", "1",
+                 "--warmup-steps", "1", "--mrstft-weight", "0", "--eq-prob", "0.5",
+                 "--quiet"]) == 0
+    assert BSRNN.load(out / "model.safetensors").config.stems == STEMS
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "3 training songs" in card and "random equaliser" in card and "50 %" in card

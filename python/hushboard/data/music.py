@@ -64,6 +64,7 @@ __all__ = [
     "build_music",
     "find_soundfonts",
     "plan_song",
+    "random_eq",
     "render_song",
     "song_midi",
     "soundfont_splits",
@@ -73,7 +74,8 @@ STEMS = ("vocals", "drums", "bass", "other")
 SAMPLE_RATE = 44100
 
 # The General MIDI soundfonts Debian ships (package: file). FluidR3Mono is FluidR3 resampled to
-# mono, so it trains beside FluidR3; TimGM6mb is the default held-out timbre.
+# mono, so it trains beside FluidR3; TimGM6mb is the default held-out timbre; sf_GMbank is
+# Csound's small GM bank (its file's name, as an explicit --soundfont path is named).
 SOUNDFONTS: dict[str, tuple[str, ...]] = {
     "FluidR3_GM": ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/soundfonts/FluidR3_GM.sf2"),
     "MuseScore_General": ("/usr/share/sounds/sf3/MuseScore_General.sf3",
@@ -81,11 +83,13 @@ SOUNDFONTS: dict[str, tuple[str, ...]] = {
                           "/usr/share/sounds/sf2/MuseScore_General.sf2"),
     "FluidR3Mono_GM": ("/usr/share/sounds/sf3/FluidR3Mono_GM.sf3",),
     "OPL3_FM": ("/usr/share/sounds/sf2/OPL-3_FM_128M.sf2",),
+    "sf_GMbank": ("/usr/share/sounds/sf2/sf_GMbank.sf2", "/usr/share/samples/sf_GMbank.sf2"),
     "TimGM6mb": ("/usr/share/sounds/sf2/TimGM6mb.sf2",),
 }
 HELD_OUT = ("TimGM6mb",)
 DEBIAN_PACKAGES = ("fluid-soundfont-gm", "musescore-general-soundfont-small",
-                   "fluidr3mono-gm-soundfont", "opl3-soundfont", "timgm6mb-soundfont")
+                   "fluidr3mono-gm-soundfont", "opl3-soundfont", "csound-soundfont",
+                    "timgm6mb-soundfont")
 
 TPQ = 480  # MIDI ticks per quarter note
 
@@ -880,19 +884,61 @@ def read_music_metadata(corpus: str | os.PathLike, split: str) -> list[dict[str,
 
 
 # ---------------------------------------------------------------------------- training items
+def _biquad(kind: str, f0: float, gain_db: float, q: float, sr: int) -> np.ndarray:
+    """One second-order section (b0, b1, b2, 1, a1, a2) of the RBJ audio-EQ cookbook:
+    ``kind`` is "low" (shelf), "high" (shelf) or "peak"."""
+    a = 10 ** (gain_db / 40)
+    w = 2 * np.pi * f0 / sr
+    cw, alpha = np.cos(w), np.sin(w) / (2 * q)
+    if kind == "peak":
+        b = [1 + alpha * a, -2 * cw, 1 - alpha * a]
+        d = [1 + alpha / a, -2 * cw, 1 - alpha / a]
+    else:
+        sq = 2 * np.sqrt(a) * alpha
+        s = 1 if kind == "low" else -1  # the high shelf is the low shelf's mirror
+        b = [a * ((a + 1) - s * (a - 1) * cw + sq), s * 2 * a * ((a - 1) - s * (a + 1) * cw),
+             a * ((a + 1) - s * (a - 1) * cw - sq)]
+        d = [(a + 1) + s * (a - 1) * cw + sq, -s * 2 * ((a - 1) + s * (a + 1) * cw),
+             (a + 1) + s * (a - 1) * cw - sq]
+    return np.array(b + d, np.float64) / d[0]
+
+
+def random_eq(x: np.ndarray, rng: np.random.Generator, *, sample_rate: int = SAMPLE_RATE,
+              max_db: float = 6.0) -> np.ndarray:
+    """``x`` (channels, T) through a random equaliser, the same on every channel: a low shelf
+    (60-400 Hz), a peak (150 Hz-8 kHz, Q 0.5-2) and a high shelf (2-10 kHz), each of gain
+    uniform in ±``max_db`` dB. A timbre augmentation: an instrument of one soundfont sounds a
+    little like the same instrument of another."""
+    from scipy.signal import sosfilt
+
+    lo, pk, hi = rng.uniform(-max_db, max_db, 3)
+    sos = np.stack([
+        _biquad("low", float(np.exp(rng.uniform(np.log(60), np.log(400)))), lo, 0.7071,
+                sample_rate),
+        _biquad("peak", float(np.exp(rng.uniform(np.log(150), np.log(8000)))), pk,
+                float(rng.uniform(0.5, 2.0)), sample_rate),
+        _biquad("high", float(np.exp(rng.uniform(np.log(2000), np.log(10000)))), hi, 0.7071,
+                sample_rate)])
+    return sosfilt(sos, x, axis=-1).astype(np.float32)
+
+
 class StemDataset:
     """Random stereo segments ``(mix (2, T), stems (4, 2, T))`` of a music corpus.
 
     Item ``i`` of epoch ``e`` is drawn from ``(seed, split, e, i)``: a song and an offset; for
     training, with probability ``remix_prob`` every stem comes from a different random song
     and offset (new mixtures from old stems, as Demucs trains), each stem gets a random gain of
-    ±``gain_db`` dB and the channels are swapped half the time. The mix is always the sum of
-    the returned stems. Validation items are fixed (epoch 0, no augmentation).
+    ±``gain_db`` dB, with probability ``eq_prob`` a random equaliser (:func:`random_eq`), and
+    the channels are swapped half the time. The mix is always the sum of the returned stems.
+    Validation items are fixed (epoch 0, no augmentation). ``eq_prob=0`` (the default) draws
+    exactly the items of the versions before it.
     """
 
     def __init__(self, corpus: str | os.PathLike, split: str = "train", *,
                  seconds: float = 3.0, seed: int = 0, items: int | None = None,
-                 remix_prob: float = 0.5, gain_db: float = 3.0) -> None:
+                 remix_prob: float = 0.5, gain_db: float = 3.0, eq_prob: float = 0.0) -> None:
+        if not 0.0 <= eq_prob <= 1.0:
+            raise ValueError(f"eq_prob must be in [0, 1] (got {eq_prob})")
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS} (got {split!r})")
         if not seconds > 0:
@@ -915,6 +961,7 @@ class StemDataset:
         self.train = split == "train"
         self.remix_prob = remix_prob if self.train else 0.0
         self.gain_db = gain_db if self.train else 0.0
+        self.eq_prob = eq_prob if self.train else 0.0
         total = sum(self.frames.values())
         self.items = items if items is not None else max(1, int(total // self.n))
         self.epoch = 0
@@ -956,6 +1003,8 @@ class StemDataset:
             x = self._read(song, stem, start)
             if self.gain_db:
                 x *= np.float32(10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20))
+            if self.eq_prob and rng.random() < self.eq_prob:
+                x = random_eq(x, rng)
             out.append(x)
         stems = np.stack(out)
         if self.train and rng.random() < 0.5:

@@ -45,13 +45,15 @@ def _train_separator(args: argparse.Namespace, cfg, model) -> int:
     from hushboard.train.loop import train
 
     train_set = StemDataset(args.data, "train", seconds=args.segment_seconds, seed=args.seed,
-                            remix_prob=args.remix_prob)
+                            remix_prob=args.remix_prob, eq_prob=args.eq_prob)
     valid_set = StemDataset(args.data, "valid", seconds=args.segment_seconds, seed=args.seed,
                             items=args.valid_items)
     note = (f"`{args.data}` (hushboard data music): {len(train_set.songs)} training songs "
             f"(stems {', '.join(model.config.stems)}), random {args.segment_seconds:g} s segments,"
             f" stems remixed across songs in {100 * args.remix_prob:g} % of them, ±3 dB stem "
-            "gains, channel swaps")
+            "gains" + (f", a random equaliser (±6 dB shelves and peak) on "
+                       f"{100 * args.eq_prob:g} % of the stems" if args.eq_prob else "")
+            + ", channel swaps")
     result = train(cfg, train_set, valid_set, args.out, resume=args.resume,
                    progress=not args.quiet, data_note=note, init=args.init)
     print(f"hushboard train: {result['step']} steps; validation uSDR "
@@ -91,6 +93,9 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--remix-prob", type=float, default=0.5, metavar="P",
                    help="music separators: probability that a training segment's stems come "
                    "from different songs (default 0.5)")
+    p.add_argument("--eq-prob", type=float, default=0.0, metavar="P",
+                   help="music separators: probability that a training stem goes through a "
+                   "random equaliser, a timbre augmentation (default 0)")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--init", default=None, metavar="FILE",
