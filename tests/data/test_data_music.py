@@ -61,8 +61,9 @@ def test_sung_vocals_only_with_festival():
 
 def test_festival_crash_phrases_are_sung(tmp_path):
     """festival's singing mode segfaults on some phrases (one note; the second phrase of song
-    train_00268 of the default corpus) unless they start with a rest: the renderer sings every
-    phrase, empty ones skipped, each starting on time."""
+    train_00268 of the default corpus, the eighth of train_00481, which needs a longer rest)
+    unless they start with a rest: the renderer sings every phrase, empty ones skipped, each
+    starting on time."""
     import dataclasses
 
     from hushboard.data.music import SAMPLE_RATE, _has_festival_singing, _sing, _song_seed
@@ -73,17 +74,23 @@ def test_festival_crash_phrases_are_sung(tmp_path):
     plan = next(p for p in (plan_song(s, 10.0, festival=True, sung_prob=1.0) for s in range(20))
                 if p.sung)
     start, notes = plan.sung[0]
-    crash = plan_song(_song_seed(0, "train", 268), 30.0, festival=True, sung_prob=0.5)
     n = 10 * SAMPLE_RATE
+    crashes = []
+    for song, phrase in ((268, 1), (481, 7)):
+        crash = plan_song(_song_seed(0, "train", song), 30.0, festival=True, sung_prob=0.5)
+        at, words = crash.sung[phrase]
+        crashes.append(dataclasses.replace(crash, sung=[(start, [(s - at + start, *r)
+                                                                 for s, *r in words])]))
     for one in (dataclasses.replace(plan, sung=[(start, notes[:1]), (start + 8 * TPQ, [])]),
-                dataclasses.replace(crash, sung=[(start, [(s - crash.sung[1][0] + start, *r)
-                                                          for s, *r in crash.sung[1][1]])])):
+                *crashes):
         out = _sing(one, n, tmp_path, np.random.default_rng(0))
         assert out.shape == (2, n) and np.isfinite(out).all()
         i0 = int(round(start * one.seconds_per_tick() * SAMPLE_RATE))
         # the added rest is trimmed: the phrase starts on time (before it: FFT rounding)
         assert np.abs(out[:, :i0]).max() < 1e-6
-        assert np.abs(out[:, i0:i0 + SAMPLE_RATE // 2]).max() > 1e-2
+        # and sounds from its start (within 50 ms; a sung "s" is quiet), its vowels within 1 s
+        assert np.flatnonzero(np.abs(out).max(0) > 1e-3)[0] < i0 + SAMPLE_RATE // 20
+        assert np.abs(out[:, i0:i0 + SAMPLE_RATE]).max() > 1e-1
 
 
 def test_midi_per_stem():
@@ -428,3 +435,53 @@ def test_train_cli_on_tiny_music_corpus(tiny_music, tmp_path):
     assert BSRNN.load(out / "model.safetensors").config.stems == STEMS
     card = (out / "MODEL_CARD.md").read_text()
     assert "3 training songs" in card and "random equaliser" in card and "50 %" in card
+
+
+def test_add_music_songs_interrupted(tiny_music, tmp_path, monkeypatch):
+    """A call that dies mid-way (festival crashing, Ctrl-C) is finished by the same call; any
+    other call is refused until then, so no song is recorded with a soundfont it was not
+    rendered with."""
+    import hushboard.data.music as music
+
+    root, _, fonts = tiny_music
+    shutil.copytree(root, tmp_path, dirs_exist_ok=True)
+    meta = json.loads((tmp_path / "music.json").read_text())
+    font = meta["soundfont_splits"]["train"][0]
+    real = music.render_song
+    calls = []
+
+    def dies_on_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("festival singing failed (-11)")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(music, "render_song", dies_on_second)
+    with pytest.raises(RuntimeError, match="festival"):
+        music.add_music_songs(tmp_path, 2, soundfonts=[meta["soundfonts"][font]], seed=9,
+                              workers=1, progress=False)
+    monkeypatch.setattr(music, "render_song", real)
+    done = (tmp_path / "train" / "mix" / "train_00003.flac").stat().st_mtime_ns
+    assert len(music.read_music_metadata(tmp_path, "train")) == 3  # not recorded yet
+    other = next((p for n, p in fonts.items()
+                  if n != font and n not in meta["soundfont_splits"]["test"]), None)
+    refused = [lambda: music.add_music_songs(tmp_path, 2, soundfonts=[meta["soundfonts"][font]],
+                                             seed=10, workers=1, progress=False),
+               lambda: music.add_music_songs(tmp_path, 3, soundfonts=[meta["soundfonts"][font]],
+                                             seed=9, workers=1, progress=False),
+               lambda: build_music(tmp_path, songs=(3, 1, 1), seconds=4.0, seed=5, workers=1,
+                                   progress=False)]
+    if other is not None:
+        refused.append(lambda: music.add_music_songs(tmp_path, 2, soundfonts=[other], seed=9,
+                                                     workers=1, progress=False))
+    for call in refused:
+        with pytest.raises(ValueError, match="interrupted .*train_00003.*same arguments"):
+            call()
+    rows = music.add_music_songs(tmp_path, 2, soundfonts=[meta["soundfonts"][font]], seed=9,
+                                 workers=1, progress=False)
+    assert [r["song"] for r in rows] == ["train_00003", "train_00004"]
+    assert all(r["soundfont"] == font for r in rows)
+    assert (tmp_path / "train" / "mix" / "train_00003.flac").stat().st_mtime_ns == done  # kept
+    meta2 = json.loads((tmp_path / "music.json").read_text())
+    assert "pending" not in meta2 and [a["first"] for a in meta2["added"]] == [3]
+    assert len(music.read_music_metadata(tmp_path, "train")) == 5

@@ -560,9 +560,10 @@ def _sing(plan: SongPlan, n: int, tmp: Path, rng: np.random.Generator) -> np.nda
         xml, wav = tmp / f"sing{k}.xml", tmp / f"sing{k}.wav"
         # festival 2.5's singing mode segfaults on some phrases (one note; some runs of
         # repeated pitches) unless they start with a rest: such a phrase is sung again after
-        # a half-beat rest, which the trimming below removes (phrases that sing as they are
-        # keep their exact earlier rendering)
-        for lead in ([], ['<REST BEATS="0.5"></REST>']):
+        # a half-beat rest, then a one- and a two-beat rest (song train_00481 needs one beat),
+        # which the trimming below removes (phrases that sing as they are keep their exact
+        # earlier rendering)
+        for lead in ([], *([f'<REST BEATS="{b}"></REST>'] for b in ("0.5", "1", "2"))):
             wav.unlink(missing_ok=True)
             xml.write_text("\n".join(head + lead + body + ["</SINGING>"]) + "\n")
             r = subprocess.run(["text2wave", "-mode", "singing", str(xml), "-o", str(wav),
@@ -730,6 +731,8 @@ def build_music(out: str | os.PathLike, *, songs: tuple[int, int, int] = (100, 8
         "songs": dict(zip(SPLITS, songs)), "soundfonts": found, "soundfont_splits": by_split,
         "soundfont_split": len(found) > 1, "festival_singing": festival,
         "sung_prob": sung_prob}
+    if old.get("pending"):
+        raise ValueError(_pending_message(out, old["pending"]))
     added: list[dict[str, str]] = []
     if old.get("added"):  # songs that add_music_songs appended stay part of the corpus
         first = min(int(a["first"]) for a in old["added"])
@@ -748,6 +751,14 @@ def build_music(out: str | os.PathLike, *, songs: tuple[int, int, int] = (100, 8
     return rows
 
 
+def _pending_message(out: str | os.PathLike, pending: dict[str, Any]) -> str:
+    first = int(pending["first"])
+    return (f"{out}: an add_music_songs call was interrupted ({pending['songs']} training songs "
+            f"from train_{first:05d} with the soundfonts {sorted(pending['soundfonts'])}, seed "
+            f"{pending['seed']}, sung_prob {pending['sung_prob']}); run it again with the same "
+            "arguments to finish it first")
+
+
 def add_music_songs(out: str | os.PathLike, train: int, *, soundfonts: list[str],
                     seed: int | None = None, sung_prob: float | None = None,
                     workers: int | None = None,
@@ -757,12 +768,14 @@ def add_music_songs(out: str | os.PathLike, train: int, *, soundfonts: list[str]
     continue the training split's numbering (``train_<n>``), take their seeds from ``(seed,
     "train", n)`` (``seed`` defaults to the corpus's; new numbers, so new songs), their
     length and, by default, ``sung_prob`` from the corpus, and are recorded under ``"added"``
-    in ``music.json``. An interrupted call is resumed by running it again (the songs already
-    rendered are kept); a call that finished appends ``train`` more songs when run again.
+    in ``music.json``. An interrupted call is resumed by running it again with the same
+    arguments (the songs already rendered are kept; until then any other call is refused); a
+    call that finished appends ``train`` more songs when run again.
 
     Raises:
-        ValueError: no corpus at ``out``, ``train`` < 1, no soundfont, or a soundfont that
-            renders the corpus's validation or test songs (it would leak the held-out timbre).
+        ValueError: no corpus at ``out``, ``train`` < 1, no soundfont, a soundfont that
+            renders the corpus's validation or test songs (it would leak the held-out timbre),
+            or an interrupted earlier call with other arguments.
     """
     root = Path(out)
     meta = _read_json(root / "music.json")
@@ -788,12 +801,18 @@ def add_music_songs(out: str | os.PathLike, train: int, *, soundfonts: list[str]
     names = list(found)
     jobs = [("train", f"train_{first + i:05d}", _song_seed(seed, "train", first + i),
              names[i % len(names)]) for i in range(train)]
+    call = {"split": "train", "first": first, "songs": train, "seed": seed,
+            "soundfonts": found, "sung_prob": sung_prob}
+    # an interrupted call leaves songs on disk that are not in the metadata yet; finishing it
+    # with other arguments would record them wrongly (another soundfont), so it is refused
+    if meta.get("pending") not in (None, call):
+        raise ValueError(_pending_message(out, meta["pending"]))
+    meta["pending"] = call
+    (root / "music.json").write_text(json.dumps(meta, indent=2) + "\n")
     festival = _has_festival_singing()
     rows = _render_jobs(root, jobs, found, seconds, festival, sung_prob, workers, progress)
     _write_metadata(root, "train", have + rows)
-    meta.setdefault("added", []).append({"split": "train", "first": first, "songs": train,
-                                         "seed": seed, "soundfonts": found,
-                                         "sung_prob": sung_prob})
+    meta.setdefault("added", []).append(meta.pop("pending"))
     meta["soundfonts"].update(found)
     meta["soundfont_splits"]["train"] = list(dict.fromkeys(
         meta["soundfont_splits"]["train"] + names))
