@@ -154,7 +154,8 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     sm.add_argument("--add-train", type=int, default=None, metavar="N",
                     help="append N training songs to the existing corpus at --out, rendered "
                     "with the --soundfont files (which must not render its validation/test "
-                    "songs); --songs, --seconds and --held-out do not apply")
+                    "songs); --songs, --seconds and --held-out do not apply; an interrupted "
+                    "call is finished by running it again as it was")
     sm.add_argument("--soundfont", action="append", default=[], metavar="SF2",
                     help="a soundfont file, .sf2 or .sf3 (repeatable; default: every installed "
                     "Debian GM soundfont); an .sf3 is converted once to an .sf2 in "
