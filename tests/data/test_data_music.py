@@ -441,7 +441,7 @@ def test_add_music_songs_interrupted(tiny_music, tmp_path, monkeypatch):
     """A call that dies mid-way (festival crashing, Ctrl-C) is finished by the same call; any
     other call is refused until then, so no song is recorded with a soundfont it was not
     rendered with."""
-    import hushboard.data.music as music
+    from hushboard.data import music
 
     root, _, fonts = tiny_music
     shutil.copytree(root, tmp_path, dirs_exist_ok=True)
