@@ -89,7 +89,7 @@ SOUNDFONTS: dict[str, tuple[str, ...]] = {
 HELD_OUT = ("TimGM6mb",)
 DEBIAN_PACKAGES = ("fluid-soundfont-gm", "musescore-general-soundfont-small",
                    "fluidr3mono-gm-soundfont", "opl3-soundfont", "csound-soundfont",
-                    "timgm6mb-soundfont")
+                   "timgm6mb-soundfont")
 
 TPQ = 480  # MIDI ticks per quarter note
 
