@@ -104,9 +104,34 @@ def test_cli_bad_files_leave_nothing_behind(tmp_path, capsys):
     nan_src = tmp_path / "nan.wav"
     write_audio(nan_src, bad, SR, bit_depth=32)
     assert main(["denoise", str(nan_src), "-o", str(out)]) == 2
-    assert "NaN" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "NaN" in err and f"{nan_src}: " in err  # names the file that stopped the run
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "junk.wav", "nan.wav"]
+
+
+@pytest.mark.parametrize("name,match", [("clean", "has no file extension"),
+                                         ("clean.xyz", "cannot write .xyz files")])
+def test_cli_output_without_a_writable_format_fails_before_any_work(tmp_path, capsys, name,
+                                                                    match):
+    _, x = noisy_clip(0.5)
+    src = tmp_path / "in.wav"
+    write_audio(src, x, SR)
+    assert main(["denoise", str(src), "-o", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    assert match in err and "-o" in err and err.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["in.wav"]
+
+
+def test_check_writable():
+    from hushboard.io import check_writable
+
+    for ok in ("a.wav", "b.FLAC", "dir/c.ogg"):
+        check_writable(ok)
+    with pytest.raises(ValueError, match="'--out' 'x' has no file extension"):
+        check_writable("x", "'--out'")
+    with pytest.raises(ValueError, match=r"output 'x\.abc': cannot write \.abc"):
+        check_writable("x.abc")
 
 
 def test_parse_chain_builds_effects():

@@ -476,3 +476,10 @@ def test_cli_separate_errors(model_path, tmp_path, capsys, monkeypatch):
     assert main(["separate", str(src), "-o", out]) == 2
     assert "no default separator ships" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # nothing written on any error
+    # bad samples: the error names the file, and no stem of it is written
+    bad = song(seconds=0.5)
+    bad[1, 7] = np.inf
+    write_audio(tmp_path / "inf.wav", bad, SR, bit_depth=32)
+    assert main(["separate", str(tmp_path / "inf.wav"), "-o", out, "--model", model_path]) == 2
+    assert f"{tmp_path / 'inf.wav'}: audio contains NaN or Inf" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "inf").exists()

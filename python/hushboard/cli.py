@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -112,11 +113,24 @@ def _progress_printer(label: str):
     return show
 
 
+@contextlib.contextmanager
+def _naming(src):
+    """Errors about one input file's audio (NaN, wrong shape...) name that file, so a run over
+    many files says which one stopped it."""
+    try:
+        yield
+    except ValueError as exc:
+        msg = str(exc)
+        if str(src) in msg:
+            raise
+        raise ValueError(f"{src}: {msg}") from None
+
+
 def _cmd_denoise(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from hushboard.fx.spec import make_denoiser, parse_chain
-    from hushboard.io import process_file
+    from hushboard.io import check_writable, process_file
 
     from hushboard.backend import resolve_device
 
@@ -142,12 +156,14 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
             raise ValueError("two inputs have the same file name; they would overwrite each other "
                              "in the output directory")
     else:
+        check_writable(out, "-o")  # no or unknown extension: fail before any work
         if not out.parent.exists():
             raise OSError(f"output directory does not exist: {out.parent}")
         targets = [out]
     for src, dst in zip(inputs, targets):
         if src.resolve() == dst.resolve():
             raise OSError(f"refusing to overwrite the input {src}; choose another output")
+        check_writable(dst, "output")
     if device.type == "cuda":
         return _denoise_on_device(inputs, targets, args.model, device, args.batch_size,
                                   args.precision)
@@ -156,8 +172,9 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
               "cuda; the CPU engines run float32", file=sys.stderr)
     for src, dst in zip(inputs, targets):
         t0 = time.perf_counter()
-        info = process_file(make(), src, dst, chunk_seconds=args.chunk_seconds,
-                            progress=_progress_printer(src.name))
+        with _naming(src):
+            info = process_file(make(), src, dst, chunk_seconds=args.chunk_seconds,
+                                progress=_progress_printer(src.name))
         dt = time.perf_counter() - t0
         rtf = dt / info["seconds"] if info["seconds"] else 0.0
         print(f"{src} -> {dst}: {info['seconds']:.1f} s, {info['channels']} ch, "
@@ -171,7 +188,7 @@ def _denoise_on_device(inputs, targets, model, device, batch_size: int,
     at a time, denoised in batches (``hushboard.batch.denoise_batch``), written with their
     input's rate and channels; one throughput line at the end."""
     from hushboard.batch import clock, denoise_batch, load_denoiser_model, throughput_line
-    from hushboard.io import audio_info, read_audio, write_audio
+    from hushboard.io import audio_info, output_bit_depth, read_audio, write_audio
 
     infos = [audio_info(p) for p in inputs]  # unreadable: OSError naming the file
     by_rate: dict[float, list[int]] = {}
@@ -193,8 +210,7 @@ def _denoise_on_device(inputs, targets, model, device, batch_size: int,
                 tmp = targets[k].with_name(f".{targets[k].stem}.partial-{os.getpid()}"
                                            f"{targets[k].suffix}")
                 try:
-                    write_audio(tmp, y, rate, bit_depth=24 if tmp.suffix.lower() == ".flac"
-                                else 32 if tmp.suffix.lower() == ".wav" else 16)
+                    write_audio(tmp, y, rate, bit_depth=output_bit_depth(tmp))
                     os.replace(tmp, targets[k])
                 except BaseException:
                     tmp.unlink(missing_ok=True)
@@ -265,12 +281,13 @@ def _cmd_separate(args: argparse.Namespace) -> int:
     t_start = clock()
     for src, dst, info in zip(inputs, dirs, infos):
         t0 = time.perf_counter()
-        audio, sr = read_audio(src)
-        result = separate(audio, sr, model=model, stems=stems, wiener=args.wiener,
-                          chunk_seconds=args.chunk_seconds,
-                          overlap_seconds=args.overlap_seconds, device=device,
-                          progress=_progress_printer(src.name), precision=args.precision,
-                          flip=args.flip, shifts=args.shifts)
+        with _naming(src):
+            audio, sr = read_audio(src)
+            result = separate(audio, sr, model=model, stems=stems, wiener=args.wiener,
+                              chunk_seconds=args.chunk_seconds,
+                              overlap_seconds=args.overlap_seconds, device=device,
+                              progress=_progress_printer(src.name), precision=args.precision,
+                              flip=args.flip, shifts=args.shifts)
         dst.mkdir(exist_ok=True)
         clipped = 0
         for name, y in result.items():

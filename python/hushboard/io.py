@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Callable
@@ -10,7 +11,8 @@ import numpy as np
 
 from hushboard.fx.base import Effect
 
-__all__ = ["audio_info", "process_file", "read_audio", "write_audio"]
+__all__ = ["audio_info", "check_writable", "output_bit_depth", "process_file", "read_audio",
+           "write_audio"]
 
 
 def _audio_file():
@@ -51,6 +53,41 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: float,
     a = np.atleast_2d(np.asarray(audio, np.float32))
     with _audio_file()(str(path), "w", sample_rate, a.shape[0], bit_depth=bit_depth) as f:
         f.write(a)
+
+
+def output_bit_depth(path: str | os.PathLike) -> int:
+    """The sample format hushboard writes new audio in, by extension: WAV as 32-bit float
+    (lossless for float32 audio, over-range samples kept), FLAC as 24-bit PCM, others 16."""
+    return {".wav": 32, ".flac": 24}.get(Path(path).suffix.lower(), 16)
+
+
+@functools.cache
+def _writable_suffix(suffix: str) -> str | None:
+    """None when pedalboard can write a file ending in ``suffix`` (probed once per suffix by
+    writing a few samples to a temporary file), else its reason."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="hushboard-probe-") as d:
+        try:
+            write_audio(Path(d) / f"probe{suffix}", np.zeros((1, 16), np.float32), 44100)
+        except Exception as exc:  # pedalboard raises several types for unknown formats
+            return str(exc) or type(exc).__name__
+    return None
+
+
+def check_writable(path: str | os.PathLike, name: str = "output") -> None:
+    """Raise a ``ValueError`` naming ``name`` and ``path`` when the audio format that
+    ``path``'s extension selects cannot be written here (no extension, or an unknown one), so a
+    command fails before it reads or processes anything."""
+    suffix = Path(path).suffix.lower()
+    if not suffix:
+        raise ValueError(f"{name} {os.fspath(path)!r} has no file extension, so no audio format; "
+                         "name a file such as out.wav or out.flac, or a directory with a "
+                         f"trailing {os.sep}")
+    why = _writable_suffix(suffix)
+    if why is not None:
+        raise ValueError(f"{name} {os.fspath(path)!r}: cannot write {suffix} files here "
+                         f"({why}); use e.g. .wav or .flac")
 
 
 def _bit_depth(file_dtype: str) -> int:

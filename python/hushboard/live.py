@@ -12,7 +12,7 @@ buffers are allocated once, when the stream starts. Added latency = the effect's
 
 from __future__ import annotations
 
-import queue
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from hushboard.fx.base import Effect, NativeEffect
+from hushboard.io import check_writable, output_bit_depth
 
 __all__ = ["LiveStats", "LiveStream", "list_devices", "run"]
 
@@ -55,6 +56,7 @@ class LiveStats:
     device_latency_s: tuple[float, float] = (0.0, 0.0)
     sample_rate: float = 0.0
     block_size: int = 0
+    record_dropped_blocks: int = 0  # blocks --record lost because the file writer fell behind
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -62,7 +64,9 @@ class LiveStats:
         dev_ms = 1e3 * sum(self.device_latency_s)
         return (f"blocks {self.blocks}  late {self.late_blocks}  DSP load "
                 f"{100 * self.dsp_load_mean:.1f}% (max {100 * self.dsp_load_max:.1f}%)  latency "
-                f"{lat_ms:.1f} ms algorithmic + {dev_ms:.1f} ms device")
+                f"{lat_ms:.1f} ms algorithmic + {dev_ms:.1f} ms device"
+                + (f"  recording dropped {self.record_dropped_blocks} block(s)"
+                   if self.record_dropped_blocks else ""))
 
 
 class LiveStream:
@@ -74,8 +78,13 @@ class LiveStream:
         block_size: frames per callback (fixed, so that buffers are allocated once).
         channels: channels in and out (default: 1).
         input_device, output_device: sounddevice device ids or names (default devices).
-        record: a path to write the processed output to (written by a background thread).
+        record: a path to write the processed output to. The callback copies each block into
+            a ring allocated at start (``RECORD_RING_SECONDS`` of audio) and a background thread
+            writes the ring to the file; a block that finds the ring full is counted in
+            ``stats().record_dropped_blocks`` rather than blocking the audio thread.
     """
+
+    RECORD_RING_SECONDS = 4.0
 
     def __init__(self, effect: Effect, *, sample_rate: float | None = None, block_size: int = 256,
                  channels: int = 1, input_device: Any = None, output_device: Any = None,
@@ -93,13 +102,24 @@ class LiveStream:
         sr = sample_rate or self._sd.query_devices(output_device, "output")["default_samplerate"]
         self.sample_rate = float(sr)
         self.input_device, self.output_device = input_device, output_device
+        if record is not None:  # fail before the stream opens
+            check_writable(record, "record")
+            if not os.path.isdir(os.path.dirname(os.path.abspath(record))):
+                raise OSError(f"record: the directory of {os.fspath(record)} does not exist")
         self.record = record
         self._stats = LiveStats(sample_rate=self.sample_rate, block_size=self.block_size)
         self._loads: list[float] = []
         self._lock = threading.Lock()
         self._stream = None
-        self._queue: queue.Queue | None = None
+        # --record: a single-producer (callback) single-consumer (writer) ring of blocks; the
+        # counters only grow, each written by one side (int stores are atomic under the GIL)
+        self._ring: np.ndarray | None = None
+        self._ring_frames: np.ndarray | None = None
+        self._ring_written = 0
+        self._ring_read = 0
         self._writer: threading.Thread | None = None
+        self._writer_stop = threading.Event()
+        self._writer_error: BaseException | None = None
 
     # -- the audio callback ------------------------------------------------------------------
     def _callback(self, indata, outdata, frames, time_info, status) -> None:
@@ -116,8 +136,8 @@ class LiveStream:
             else:
                 out = self.effect._stream(buf, frames)
             outdata[:] = out.T
-            if self._queue is not None:
-                self._queue.put_nowait(out.copy())
+            if self._ring is not None:
+                self._record_block(out, frames)
         except Exception as exc:  # never let an exception kill the audio thread silently
             outdata.fill(0)
             self._stats.callback_errors += 1
@@ -129,15 +149,62 @@ class LiveStream:
         n = self._stats.blocks
         self._stats.dsp_load_mean += (load - self._stats.dsp_load_mean) / n
 
+    def _open_recorder(self) -> None:
+        slots = max(8, int(np.ceil(self.RECORD_RING_SECONDS * self.sample_rate
+                                   / self.block_size)))
+        self._ring = np.zeros((slots, self.channels, self.block_size), np.float32)
+        self._ring_frames = np.zeros(slots, np.int64)
+        self._ring_written = self._ring_read = 0
+        self._writer_stop.clear()
+        self._writer_error = None
+
+    def _close_recorder(self) -> None:
+        """Let the writer drain the ring and close the file; its error, if any, is raised
+        here as an OSError naming the file."""
+        if self._writer is not None:
+            self._writer_stop.set()
+            self._writer.join()
+            self._writer = None
+        self._ring = None
+        if self._writer_error is not None:
+            exc, self._writer_error = self._writer_error, None
+            raise OSError(f"recording to {self.record} failed: {exc}") from exc
+
+    def _record_block(self, out: np.ndarray, frames: int) -> None:
+        """Copy one output block into the record ring (no allocation); count it as dropped
+        when the writer has fallen a whole ring behind, or when it is longer than a slot."""
+        ring = self._ring
+        w = self._ring_written
+        if w - self._ring_read >= ring.shape[0] or frames > ring.shape[2]:
+            self._stats.record_dropped_blocks += 1
+            return
+        slot = w % ring.shape[0]
+        if frames == ring.shape[2]:
+            np.copyto(ring[slot], out)
+        else:
+            np.copyto(ring[slot, :, :frames], out[:, :frames])
+        self._ring_frames[slot] = frames
+        self._ring_written = w + 1  # publish after the copy
+
     def _write_records(self) -> None:
         from pedalboard.io import AudioFile
 
-        with AudioFile(str(self.record), "w", self.sample_rate, self.channels) as f:
-            while True:
-                block = self._queue.get()
-                if block is None:
-                    return
-                f.write(block)
+        ring = self._ring
+        nap = 0.5 * self.block_size / self.sample_rate
+        try:
+            with AudioFile(str(self.record), "w", self.sample_rate, self.channels,
+                           bit_depth=output_bit_depth(self.record)) as f:
+                while True:
+                    stopping = self._writer_stop.is_set()
+                    while self._ring_read < self._ring_written:
+                        slot = self._ring_read % ring.shape[0]
+                        f.write(ring[slot, :, :self._ring_frames[slot]])
+                        self._ring_read += 1  # the slot is free again
+                    if stopping:
+                        return
+                    time.sleep(nap)
+        except Exception as exc:  # reported by stop(), not lost in a thread
+            self._writer_error = exc
 
     # -- control -----------------------------------------------------------------------------
     def start(self) -> LiveStream:
@@ -148,7 +215,7 @@ class LiveStream:
         self._out = np.zeros((self.channels, self.block_size), np.float32)
         self._stats.algorithmic_latency_samples = self.effect.latency_samples
         if self.record:
-            self._queue = queue.Queue()
+            self._open_recorder()
             self._writer = threading.Thread(target=self._write_records, daemon=True)
             self._writer.start()
         self._stream = self._sd.Stream(
@@ -165,10 +232,7 @@ class LiveStream:
             self._stream.stop()
             self._stream.close()
             self._stream = None
-        if self._queue is not None:
-            self._queue.put(None)
-            self._writer.join()
-            self._queue = None
+        self._close_recorder()
 
     def stats(self) -> LiveStats:
         return self._stats
