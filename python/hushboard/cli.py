@@ -149,12 +149,14 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         if not p.is_file():
             raise OSError(f"no such file: {p}")
     if len(inputs) > 1 or out.is_dir() or args.output.endswith(os.sep):
-        out.mkdir(parents=True, exist_ok=True)
         targets = [out / p.name for p in inputs]
         names = [t.name for t in targets]
         if len(set(names)) != len(names):
             raise ValueError("two inputs have the same file name; they would overwrite each other "
                              "in the output directory")
+        for t in targets:  # each keeps its input's format: fail before any work
+            check_writable(t, "output")
+        out.mkdir(parents=True, exist_ok=True)
     else:
         check_writable(out, "-o")  # no or unknown extension: fail before any work
         if not out.parent.exists():
@@ -163,7 +165,6 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
     for src, dst in zip(inputs, targets):
         if src.resolve() == dst.resolve():
             raise OSError(f"refusing to overwrite the input {src}; choose another output")
-        check_writable(dst, "output")
     if device.type == "cuda":
         return _denoise_on_device(inputs, targets, args.model, device, args.batch_size,
                                   args.precision)
@@ -232,7 +233,7 @@ def _cmd_separate(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from hushboard.io import audio_info, read_audio, write_audio
+    from hushboard.io import audio_info, output_bit_depth, read_audio, write_audio
     from hushboard.separation import load_separator, separate
 
     if not 0 <= args.shifts <= 16:
@@ -277,7 +278,6 @@ def _cmd_separate(args: argparse.Namespace) -> int:
                 raise OSError(f"refusing to overwrite the input {d / f'{s}.{args.format}'}; "
                               "choose another output directory")
     out.mkdir(parents=True, exist_ok=True)
-    bit_depth = 32 if args.format == "wav" else 24  # WAV: 32-bit float; FLAC: 24-bit PCM
     t_start = clock()
     for src, dst, info in zip(inputs, dirs, infos):
         t0 = time.perf_counter()
@@ -293,13 +293,14 @@ def _cmd_separate(args: argparse.Namespace) -> int:
         for name, y in result.items():
             target = dst / f"{name}.{args.format}"
             tmp = target.with_name(f".{target.stem}.partial-{os.getpid()}{target.suffix}")
+            depth = output_bit_depth(target)  # WAV: 32-bit float; FLAC: 24-bit PCM
             try:
-                write_audio(tmp, y, sr, bit_depth=bit_depth)
+                write_audio(tmp, y, sr, bit_depth=depth)
                 os.replace(tmp, target)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
-            if bit_depth != 32:
+            if depth != 32:
                 clipped += int(np.count_nonzero(np.abs(y) > 1.0))
         dt = time.perf_counter() - t0
         seconds = info["seconds"]
