@@ -98,3 +98,80 @@ def test_tiny_separator_run_lowers_loss_and_exports(tmp_path):
     with torch.no_grad():
         y = model(mix)
     assert y.shape == (4, 2, mix.shape[-1])
+
+
+def test_stem_weights_weight_the_sdr_terms():
+    ref = torch.randn(3, 4, 2, 2048, dtype=torch.float64)
+    noise = torch.randn_like(ref)
+    noise *= ref.norm(dim=(-2, -1), keepdim=True) / noise.norm(dim=(-2, -1), keepdim=True)
+    # stem s gets noise 10 (s + 1) dB down: SDRs 10, 20, 30, 40 dB in every item
+    level = torch.tensor([10 ** (-0.5 * (s + 1)) for s in range(4)], dtype=torch.float64)
+    est = ref + level[:, None, None] * noise
+    assert float(sdr_loss(est, ref, 0.0)) == pytest.approx(-25.0, abs=1e-6)
+    w = torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64)
+    assert float(sdr_loss(est, ref, 0.0, w)) == pytest.approx(-30.0, abs=1e-6)
+    assert float(sdr_loss(est, ref, 0.0, 7 * torch.ones(4))) == pytest.approx(-25.0, abs=1e-6)
+    mix = ref.sum(1)
+    plain = float(separation_loss(est, ref, mix, 0.0))
+    assert float(separation_loss(est, ref, mix, 0.0, stem_weights=(2, 2, 2, 2))) == \
+        pytest.approx(plain, abs=1e-9)
+    heavy_vocals = float(separation_loss(est, ref, mix, 0.0, stem_weights=(5, 1, 1, 1)))
+    assert heavy_vocals > plain + 1  # the worst stem (vocals, 10 dB) now counts most
+    # the gradient reaching each stem's estimate scales with its weight
+    e = est.clone().requires_grad_(True)
+    separation_loss(e, ref, mix, 0.0, stem_weights=(1, 2, 1, 1)).backward()
+    g = e.grad.norm(dim=(-2, -1))  # (items, stems)
+    e1 = est.clone().requires_grad_(True)
+    separation_loss(e1, ref, mix, 0.0).backward()
+    g1 = e1.grad.norm(dim=(-2, -1))
+    ratio = (g / g1).mean(0)
+    assert float(ratio[1] / ratio[0]) == pytest.approx(2.0, rel=1e-6)
+    for bad in ((1, 1, 1), (1, 0, 1, 1), (1, -1, 1, 1), (1, float("nan"), 1, 1)):
+        with pytest.raises(ValueError, match="stem_weights must be 4 positive"):
+            separation_loss(est, ref, mix, 0.0, stem_weights=bad)
+
+
+def test_stem_weights_config_and_cli():
+    from hushboard.cli import main
+    from hushboard.train.cli import parse_stem_weights
+
+    stems = ("vocals", "drums", "bass", "other")
+    assert parse_stem_weights("vocals=2, other=1.5", stems) == (2.0, 1.0, 1.0, 1.5)
+    for text, msg in (("voice=2", "STEM=WEIGHT"), ("vocals2", "STEM=WEIGHT"),
+                      ("vocals=0", "vocals's weight"), ("bass=x", "bass's weight"),
+                      ("bass=inf", "bass's weight"), ("bass=nan", "bass's weight")):
+        with pytest.raises(ValueError, match=msg):
+            parse_stem_weights(text, stems)
+    cfg = TrainConfig(model="bsrnn-music-44k-lite", stem_weights=[2, 1, 1, 1.5])
+    assert cfg.stem_weights == (2.0, 1.0, 1.0, 1.5)
+    with pytest.raises(ValueError, match="music separators"):
+        TrainConfig(model="bsrnn-speech-16k-lite", stem_weights=(1.0,))
+    with pytest.raises(ValueError, match="one per stem"):
+        TrainConfig(model="bsrnn-music-44k-lite", stem_weights=(1.0, 2.0))
+    with pytest.raises(ValueError, match="one per stem"):
+        TrainConfig(model="bsrnn-music-44k-lite", stem_weights=(1.0, 2.0, True, 1.0))
+    assert main(["train", "dccrn-lite", "--data", "nowhere", "--out", "nowhere",
+                 "--stem-weights", "vocals=2"]) == 2
+
+
+def test_weighted_run_records_its_weights(tmp_path):
+    data = Stems(2, 0.25, seed=2)
+    cfg = TrainConfig(model="bsrnn-music-44k-lite", steps=2, batch_size=2, segment_seconds=0.25,
+                      lr=1e-3, warmup_steps=1, valid_every=2, checkpoint_every=2, valid_items=2,
+                      seed=0, mrstft_weight=0.0, stem_weights=(2.0, 1.0, 1.0, 1.5))
+    result = train(cfg, data, data, tmp_path, progress=False)
+    assert result["step"] == 2
+    card = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "stem weights vocals 2, drums 1, bass 1, other 1.5" in card
+    ck = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert tuple(ck["config"]["stem_weights"]) == (2.0, 1.0, 1.0, 1.5)
+    # the logged validation loss is the weighted one
+    from hushboard.train.loop import _collate
+    model = build_model("bsrnn-music-44k-lite")
+    model.load_state_dict(ck["model"])
+    batch = [_collate([data[0], data[1]])]
+    weighted = evaluate(model, batch, torch.device("cpu"), 0.0, cfg.stem_weights)
+    plain = evaluate(model, batch, torch.device("cpu"), 0.0)
+    assert result["valid_loss"] == pytest.approx(weighted["valid_loss"], abs=1e-5)
+    assert weighted["valid_usdr"] == pytest.approx(plain["valid_usdr"], abs=1e-9)
+    assert weighted["valid_loss"] != pytest.approx(plain["valid_loss"], abs=1e-6)

@@ -12,13 +12,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from hushboard.data.mix import MixDataset
     from hushboard.train.loop import TrainConfig, build_model, is_separator, train
 
+    model = build_model(args.preset)
+    stem_weights = None
+    if args.stem_weights is not None:
+        if not is_separator(model):
+            raise ValueError(f"--stem-weights applies to music separators, not {args.preset!r}")
+        stem_weights = parse_stem_weights(args.stem_weights, model.config.stems)
     cfg = TrainConfig(model=args.preset, steps=args.steps, batch_size=args.batch_size,
                       segment_seconds=args.segment_seconds, lr=args.lr,
                       warmup_steps=min(args.warmup_steps, args.steps),
                       valid_every=args.valid_every, checkpoint_every=args.checkpoint_every,
                       valid_items=args.valid_items, seed=args.seed, device=args.device,
-                      num_workers=args.workers, mrstft_weight=args.mrstft_weight)
-    model = build_model(args.preset)
+                      num_workers=args.workers, mrstft_weight=args.mrstft_weight,
+                      stem_weights=stem_weights)
     if is_separator(model):
         return _train_separator(args, cfg, model)
     sr = model.config.sample_rate
@@ -38,6 +44,26 @@ def _cmd_train(args: argparse.Namespace) -> int:
           f"(gain {result.get('valid_si_snr_gain', float('nan')):+.2f} dB); wrote "
           f"{result['weights']} and {result['card']}", file=sys.stderr)
     return 0
+
+
+def parse_stem_weights(text: str, stems: tuple[str, ...]) -> tuple[float, ...]:
+    """``"vocals=2,other=1.5"`` -> one weight per stem in ``stems`` order (1 where unnamed)."""
+    weights = dict.fromkeys(stems, 1.0)
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or name not in weights:
+            raise ValueError(f"--stem-weights: expected STEM=WEIGHT items, STEM one of "
+                             f"{', '.join(stems)} (got {item.strip()!r})")
+        try:
+            w = float(value)
+        except ValueError:
+            w = float("nan")
+        if not (w > 0 and w != float("inf")):
+            raise ValueError(f"--stem-weights: {name}'s weight must be a positive number "
+                             f"(got {value.strip()!r})")
+        weights[name] = w
+    return tuple(weights.values())
 
 
 def _train_separator(args: argparse.Namespace, cfg, model) -> int:
@@ -96,6 +122,9 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eq-prob", type=float, default=0.0, metavar="P",
                    help="music separators: probability that a training stem goes through a "
                    "random equaliser, a timbre augmentation (default 0)")
+    p.add_argument("--stem-weights", default=None, metavar="STEM=W,...",
+                   help="music separators: weights of the stems' SDR terms in the loss, e.g. "
+                   "vocals=2,other=1.5 (unnamed stems 1; default all equal)")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--init", default=None, metavar="FILE",

@@ -49,6 +49,8 @@ class TrainConfig:
             then cosine decay to ``lr * min_lr_ratio``).
         clip_grad: gradient norm clipping (0: off).
         mrstft_weight: weight of the multi-resolution STFT loss beside SI-SNR.
+        stem_weights: separators only: one positive weight per stem (the model's stem order)
+            for the per-stem SDR terms of the loss; ``None``: all equal.
         valid_every, checkpoint_every: in steps.
         valid_items: mixtures in the fixed validation set.
         seed: seeds the model initialisation, the batch order and the mixtures.
@@ -72,6 +74,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     num_workers: int = 0
+    stem_weights: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "valid_every", "checkpoint_every", "valid_items"):
@@ -88,7 +91,18 @@ class TrainConfig:
             raise ValueError(f"segment_seconds must be > 0 (got {self.segment_seconds})")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda' (got {self.device!r})")
-        build_model(self.model)  # unknown preset: ValueError now, not after the data loads
+        model = build_model(self.model)  # unknown preset: ValueError now, not after the data loads
+        if self.stem_weights is not None:
+            if not is_separator(model):
+                raise ValueError(f"stem_weights apply to music separators, not {self.model!r}")
+            stems = model.config.stems
+            w = tuple(self.stem_weights)
+            if len(w) != len(stems) or not all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                    and x > 0 for x in w):
+                raise ValueError(f"stem_weights must be {len(stems)} positive finite numbers, one "
+                                 f"per stem ({', '.join(stems)}) (got {self.stem_weights!r})")
+            self.stem_weights = tuple(float(x) for x in w)
 
 
 def build_model(preset: str) -> nn.Module:
@@ -185,7 +199,8 @@ def _usdr(estimate: Tensor, reference: Tensor) -> Tensor:
 
 @torch.no_grad()
 def evaluate_separation(model: nn.Module, items: list[tuple[Tensor, Tensor]],
-                        device: torch.device, mrstft_weight: float) -> dict[str, float]:
+                        device: torch.device, mrstft_weight: float,
+                        stem_weights: tuple[float, ...] | None = None) -> dict[str, float]:
     """Mean loss over the items; uSDR per stem, averaged over the items where that stem plays
     (a stem whose energy in the segment is more than 50 dB under the mix's is silent there:
     its SDR is undefined, as museval skips silent chunks), the mean over stems, and its gain
@@ -201,7 +216,8 @@ def evaluate_separation(model: nn.Module, items: list[tuple[Tensor, Tensor]],
         mix, ref = mix.to(device), ref.to(device)
         est = model(mix)
         b = mix.shape[0]
-        loss += float(separation_loss(est, ref, mix, mrstft_weight)) * b
+        loss += float(separation_loss(est, ref, mix, mrstft_weight,
+                                      stem_weights=stem_weights)) * b
         plays = (ref.pow(2).sum((-2, -1)) > 1e-5 * mix.pow(2).sum((-2, -1))[:, None]).double()
         out += (_usdr(est, ref).double() * plays).sum(0).cpu()
         base += (_usdr(mix[:, None].expand_as(ref), ref).double() * plays).sum(0).cpu()
@@ -226,11 +242,13 @@ def log_fields(model: nn.Module) -> list[str]:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, items: list[tuple[Tensor, Tensor]], device: torch.device,
-             mrstft_weight: float) -> dict[str, float]:
+             mrstft_weight: float, stem_weights: tuple[float, ...] | None = None
+             ) -> dict[str, float]:
     """Mean loss, SI-SNR of the output and of the noisy input over fixed (noisy, clean)
-    batches (for a separator: :func:`evaluate_separation`)."""
+    batches (for a separator: :func:`evaluate_separation`, its loss weighted by
+    ``stem_weights``)."""
     if is_separator(model):
-        return evaluate_separation(model, items, device, mrstft_weight)
+        return evaluate_separation(model, items, device, mrstft_weight, stem_weights)
     was_training = model.training
     model.eval()
     loss = out_snr = in_snr = 0.0
@@ -334,7 +352,8 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
             with autocast:
                 est = model(noisy)
             if separator:  # (mix, stems)
-                loss = separation_loss(est.float(), clean, noisy, cfg.mrstft_weight)
+                loss = separation_loss(est.float(), clean, noisy, cfg.mrstft_weight,
+                                       stem_weights=cfg.stem_weights)
             else:
                 loss = denoise_loss(est.float(), clean, cfg.mrstft_weight)
             if not torch.isfinite(loss):
@@ -356,7 +375,7 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
                 _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                               "step": step, "config": dataclasses.asdict(cfg)}, ckpt_path)
             if step % cfg.valid_every == 0 or step == cfg.steps:
-                metrics = evaluate(model, valid, device, cfg.mrstft_weight)
+                metrics = evaluate(model, valid, device, cfg.mrstft_weight, cfg.stem_weights)
                 row = {"step": step, "lr": lr_at(step - 1, cfg),
                        "train_loss": running / max(running_n, 1), **metrics,
                        "seconds": time.perf_counter() - t0}
@@ -433,8 +452,10 @@ def write_card(model: nn.Module, cfg: TrainConfig, out: Path, metrics: dict[str,
          "file, overlap-added)"),
         f"- training: {cfg.steps} steps of {cfg.batch_size} × {cfg.segment_seconds:g} s, AdamW "
         f"lr {cfg.lr:g} (warm-up {cfg.warmup_steps}, cosine), clip {cfg.clip_grad:g}, loss "
-        f"{'−SDR per stem' if is_separator(model) else '−SI-SNR'} + {cfg.mrstft_weight:g} × "
-        f"MR-STFT, seed {cfg.seed}",
+        f"{'−SDR per stem' if is_separator(model) else '−SI-SNR'}"
+        + (" (stem weights " + ", ".join(f"{s} {w:g}" for s, w in zip(mcfg.stems, cfg.stem_weights))
+           + ")" if cfg.stem_weights else "")
+        + f" + {cfg.mrstft_weight:g} × MR-STFT, seed {cfg.seed}",
         f"- training data: {data_note or '(not recorded)'}",
         "",
         "## Validation (the fixed validation mixtures of the training corpus)", "",

@@ -55,11 +55,14 @@ def denoise_loss(estimate: Tensor, reference: Tensor, mrstft_weight: float = 1.0
 MUSIC_RESOLUTIONS = ((2048, 512), (1024, 256), (512, 128))
 
 
-def sdr_loss(estimate: Tensor, reference: Tensor, eps: Tensor | float) -> Tensor:
+def sdr_loss(estimate: Tensor, reference: Tensor, eps: Tensor | float,
+             weights: Tensor | None = None) -> Tensor:
     """Negative SDR, ``-10 log10((sum r^2 + eps) / (sum (r - e)^2 + eps))`` over the last two
     axes (channels, time), averaged over the rest. ``eps`` (a float, or a tensor broadcasting
     over the leading axes) keeps a silent reference finite: there the loss is
-    ``10 log10(1 + leak / eps)``, the leaked energy relative to ``eps``.
+    ``10 log10(1 + leak / eps)``, the leaked energy relative to ``eps``. ``weights``
+    (broadcasting over the leading axes, e.g. one per stem) makes it a weighted mean, each
+    term scaled by its weight over the weights' mean, so equal weights change nothing.
 
     Shape:
         ``(..., channels, time)`` for both; ``eps`` a float or ``(...)``.
@@ -69,11 +72,16 @@ def sdr_loss(estimate: Tensor, reference: Tensor, eps: Tensor | float) -> Tensor
                          f"{tuple(reference.shape)}")
     num = reference.pow(2).sum((-2, -1)) + eps
     den = (reference - estimate).pow(2).sum((-2, -1)) + eps
-    return -(10 * torch.log10(num / den)).mean()
+    sdr = 10 * torch.log10(num / den)
+    if weights is not None:
+        w = torch.broadcast_to(weights.to(sdr), sdr.shape)
+        return -(sdr * w).sum() / w.sum()
+    return -sdr.mean()
 
 
 def separation_loss(estimate: Tensor, reference: Tensor, mix: Tensor,
-                    mrstft_weight: float = 1.0, silence_db: float = -10.0) -> Tensor:
+                    mrstft_weight: float = 1.0, silence_db: float = -10.0,
+                    stem_weights: Sequence[float] | None = None) -> Tensor:
     """The separator's training loss: per-stem negative SDR plus ``mrstft_weight`` times the
     multi-resolution STFT loss over all stems and channels. The SDR's ``eps`` is the mix's
     energy ``silence_db`` down, divided among the stems, so a stem that is silent in the
@@ -87,6 +95,10 @@ def separation_loss(estimate: Tensor, reference: Tensor, mix: Tensor,
     the SDR the loss still rewards: about 10 dB for such a stem, far above what a small model
     reaches.
 
+    ``stem_weights`` (one positive number per stem, in the model's stem order) weights the
+    stems' SDR terms, to spend more of a shared trunk on the stems that lag; the MR-STFT term
+    stays unweighted. ``None`` or equal weights: the plain mean.
+
     Shape:
         estimate, reference ``(batch, stems, channels, time)``; mix ``(batch, channels, time)``.
     """
@@ -94,7 +106,15 @@ def separation_loss(estimate: Tensor, reference: Tensor, mix: Tensor,
         raise ValueError(f"expected estimate (B, S, C, T) and mix (B, C, T) (got "
                          f"{tuple(estimate.shape)} and {tuple(mix.shape)})")
     eps = mix.pow(2).sum((-2, -1)) * 10 ** (silence_db / 10) / estimate.shape[1] + 1e-8
-    loss = sdr_loss(estimate, reference, eps[:, None])
+    weights = None
+    if stem_weights is not None:
+        weights = torch.as_tensor(tuple(stem_weights), dtype=estimate.dtype,
+                                  device=estimate.device)
+        if weights.shape != (estimate.shape[1],) or not bool(torch.all(weights > 0)) \
+                or not bool(torch.all(torch.isfinite(weights))):
+            raise ValueError(f"stem_weights must be {estimate.shape[1]} positive finite numbers, "
+                             f"one per stem (got {tuple(stem_weights)})")
+    loss = sdr_loss(estimate, reference, eps[:, None], weights)
     if mrstft_weight:
         t = estimate.shape[-1]
         loss = loss + mrstft_weight * mrstft_loss(estimate.reshape(-1, t),
