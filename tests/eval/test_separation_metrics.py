@@ -29,13 +29,14 @@ def _stereo(n: int, seed: int = 1) -> np.ndarray:
 
 def _museval_metrics():
     """museval.metrics (BSS-eval v4), which needs only NumPy/SciPy; museval's package
-    __init__ also imports musdb, pandas and soundfile, so without them metrics.py is loaded
-    from the installed package on its own."""
+    __init__ also imports musdb, pandas and soundfile (and musdb's stempeg raises RuntimeError
+    where ffmpeg is missing), so without them metrics.py is loaded from the installed package
+    on its own."""
     try:
         from museval import metrics
 
         return metrics
-    except ImportError:
+    except (ImportError, RuntimeError):
         pass
     try:
         spec = importlib.util.find_spec("museval")
