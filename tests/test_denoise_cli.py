@@ -144,3 +144,22 @@ def test_denoise_help_lists_options():
     out = subprocess.run([sys.executable, "-m", "hushboard", "denoise", "--help"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "--chain" in out.stdout and "--model" in out.stdout
+
+
+@pytest.mark.parametrize("command", ["denoise", "separate"])
+def test_progress_bar_on_a_terminal_and_no_progress(tmp_path, capsys, monkeypatch, command):
+    src = tmp_path / "in.wav"
+    if command == "denoise":
+        write_audio(src, noisy_clip(1.0)[1], 16000)
+        out = lambda tag: [str(tmp_path / f"{tag}.wav"), "--model", "gate"]  # noqa: E731
+    else:
+        write_audio(src, 0.1 * np.random.default_rng(0).standard_normal((2, 44100)).astype(
+            np.float32), 44100)
+        out = lambda tag: [str(tmp_path / tag), "--stems", "bass"]  # noqa: E731
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main([command, str(src), "-o", *out("bar")]) == 0
+    err = capsys.readouterr().err
+    assert "in.wav [" in err and "100.0%" in err
+    assert main([command, str(src), "-o", *out("quiet"), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "in.wav [" not in err and "%" not in err

@@ -98,9 +98,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _progress_printer(label: str):
-    """A one-line progress bar on stderr (only when stderr is a terminal)."""
-    if not sys.stderr.isatty():
+def _progress_printer(label: str, enabled: bool = True):
+    """A one-line progress bar on stderr (only when stderr is a terminal and ``enabled``)."""
+    if not enabled or not sys.stderr.isatty():
         return None
 
     def show(fraction: float) -> None:
@@ -175,7 +175,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         with _naming(src):
             info = process_file(make(), src, dst, chunk_seconds=args.chunk_seconds,
-                                progress=_progress_printer(src.name))
+                                progress=_progress_printer(src.name, not args.no_progress))
         dt = time.perf_counter() - t0
         rtf = dt / info["seconds"] if info["seconds"] else 0.0
         print(f"{src} -> {dst}: {info['seconds']:.1f} s, {info['channels']} ch, "
@@ -286,8 +286,8 @@ def _cmd_separate(args: argparse.Namespace) -> int:
             result = separate(audio, sr, model=model, stems=stems, wiener=args.wiener,
                               chunk_seconds=args.chunk_seconds,
                               overlap_seconds=args.overlap_seconds, device=device,
-                              progress=_progress_printer(src.name), precision=args.precision,
-                              flip=args.flip, shifts=args.shifts)
+                              progress=_progress_printer(src.name, not args.no_progress),
+                              precision=args.precision, flip=args.flip, shifts=args.shifts)
         dst.mkdir(exist_ok=True)
         clipped = 0
         for name, y in result.items():
@@ -426,6 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
     pd.add_argument("--precision", default="float32", choices=["float32", "bfloat16", "float16"],
                     help="with --device cuda: bfloat16/float16 run the model's GEMMs under "
                          "autocast (hushboard's fused ops stay float32); default float32")
+    pd.add_argument("--no-progress", action="store_true",
+                    help="no progress bar (shown only on a terminal anyway)")
     pd.set_defaults(func=_cmd_denoise)
     ps = sub.add_parser("separate", help="split songs into stems (vocals, drums, bass, other)")
     ps.add_argument("inputs", nargs="+", metavar="SONG", help="input audio files (mono/stereo)")
@@ -455,6 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--flip", action="store_true",
                     help="also separate the stereo mix with its channels swapped and average "
                          "(test-time augmentation: better stems, twice the time)")
+    ps.add_argument("--no-progress", action="store_true",
+                    help="no progress bar (shown only on a terminal anyway)")
     ps.add_argument("--shifts", type=int, default=0, metavar="N",
                     help="also separate N copies delayed by a fraction of a hop and average "
                          "(test-time augmentation: N + 1 times the time; default 0)")
