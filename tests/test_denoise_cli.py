@@ -151,11 +151,11 @@ def test_progress_bar_on_a_terminal_and_no_progress(tmp_path, capsys, monkeypatc
     src = tmp_path / "in.wav"
     if command == "denoise":
         write_audio(src, noisy_clip(1.0)[1], 16000)
-        out = lambda tag: [str(tmp_path / f"{tag}.wav"), "--model", "gate"]  # noqa: E731
+        out = lambda tag: [str(tmp_path / f"{tag}.wav"), "--model", "gate"]
     else:
         write_audio(src, 0.1 * np.random.default_rng(0).standard_normal((2, 44100)).astype(
             np.float32), 44100)
-        out = lambda tag: [str(tmp_path / tag), "--stems", "bass"]  # noqa: E731
+        out = lambda tag: [str(tmp_path / tag), "--stems", "bass"]
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert main([command, str(src), "-o", *out("bar")]) == 0
     err = capsys.readouterr().err
