@@ -457,11 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--flip", action="store_true",
                     help="also separate the stereo mix with its channels swapped and average "
                          "(test-time augmentation: better stems, twice the time)")
-    ps.add_argument("--no-progress", action="store_true",
-                    help="no progress bar (shown only on a terminal anyway)")
     ps.add_argument("--shifts", type=int, default=0, metavar="N",
                     help="also separate N copies delayed by a fraction of a hop and average "
                          "(test-time augmentation: N + 1 times the time; default 0)")
+    ps.add_argument("--no-progress", action="store_true",
+                    help="no progress bar (shown only on a terminal anyway)")
     ps.add_argument("--precision", default="float32", choices=["float32", "bfloat16", "float16"],
                     help="bfloat16/float16 run the network's GEMMs under autocast (for a GPU; "
                          "hushboard's fused ops stay float32); default float32")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 __all__ = ["add_train_parser"]
@@ -59,7 +60,7 @@ def parse_stem_weights(text: str, stems: tuple[str, ...]) -> tuple[float, ...]:
             w = float(value)
         except ValueError:
             w = float("nan")
-        if not (w > 0 and w != float("inf")):
+        if not (math.isfinite(w) and w > 0):
             raise ValueError(f"--stem-weights: {name}'s weight must be a positive number "
                              f"(got {value.strip()!r})")
         weights[name] = w
