@@ -29,8 +29,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from hushboard.separation import DEFAULT_SEPARATOR, shipped_separators
 
     info["separators"] = list(shipped_separators())
-    info["default_separator"] = (DEFAULT_SEPARATOR if DEFAULT_SEPARATOR in info["separators"]
-                                 else None)
+    info["default_separator"] = (DEFAULT_SEPARATOR if all(
+        m in info["separators"] for m in DEFAULT_SEPARATOR.split("+")) else None)
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -234,7 +234,7 @@ def _cmd_separate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from hushboard.io import audio_info, output_bit_depth, read_audio, write_audio
-    from hushboard.separation import load_separator, separate
+    from hushboard.separation import load_separators, separate
 
     if not 0 <= args.shifts <= 16:
         raise ValueError(f"--shifts must be in [0, 16] (got {args.shifts})")
@@ -247,8 +247,8 @@ def _cmd_separate(args: argparse.Namespace) -> int:
     from hushboard.batch import clock, throughput_line
 
     device = resolve_device(args.device, "--device")  # no GPU: a warning, then the CPU
-    model = load_separator(args.model, device=device)  # no model: fail first
-    available = model.config.stems
+    model = load_separators(args.model, device=device)  # no model: fail first
+    available = model[-1].config.stems
     if args.stems is None:
         stems = available
     else:
@@ -440,7 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--model", default="default",
                     help="separator: default (the shipped one; see `hushboard info`), a "
                          "shipped separator by name, or a BSRNN separator weights file "
-                         "(*.safetensors)")
+                         "(*.safetensors); A+B is a bag: the stems of B, each from the first "
+                         "of A, B that has it")
     ps.add_argument("--device", default="cpu", metavar="DEV",
                     help="cpu (default) or cuda (chunks in batches on the GPU; falls back to "
                          "the CPU with a warning when no GPU or no CUDA build)")

@@ -8,11 +8,15 @@ memory stays bounded for songs of any length), optionally post-processed with ``
 and brought back to the input's rate, length and channels. ``hushboard separate`` is the command
 line over it.
 
-Models: ``load_separator`` reads the shipped separator (``DEFAULT_SEPARATOR``, a
-``hushboard/weights/<name>.safetensors`` with more than one stem, see ``shipped_separators``) or
-any multi-stem BSRNN weights file written by ``BSRNN.save``. Single-stem weights are speech
-denoisers (``hushboard.fx.model.shipped_weights``) and are refused here; ``weights_stems`` is
-the test that puts each weights file on one side or the other.
+Models: ``load_separator`` reads a shipped separator (a ``hushboard/weights/<name>.safetensors``
+with more than one stem, see ``shipped_separators``) or any multi-stem BSRNN weights file
+written by ``BSRNN.save``. Single-stem weights are speech denoisers
+(``hushboard.fx.model.shipped_weights``) and are refused here; ``weights_stems`` is the test that
+puts each weights file on one side or the other. A *bag* ``"A+B"`` (``load_separators``) returns
+B's stems, each from the first of A, B that has it, as Demucs' fine-tuned bags take each source
+from its specialist and the BSRNN paper trains one model per target: ``"VOCALS+default"``, with
+VOCALS a ``bsrnn-music-44k-lite-vocals`` (vocals / accompaniment) weights file, takes the vocals
+from it and drums, bass and other from the shipped four-stem model.
 
 Wiener post-processing (``wiener_filter``) follows the multichannel Gaussian model of Nugraha,
 Liutkus & Vincent (2016), as open-unmix/norbert use it: in the STFT domain each source j is
@@ -43,7 +47,9 @@ __all__ = [
     "DEFAULT_SEPARATOR",
     "STEMS",
     "WIENER_SEGMENT_FRAMES",
+    "bag_parts",
     "load_separator",
+    "load_separators",
     "separate",
     "shipped_separators",
     "weights_stems",
@@ -124,6 +130,16 @@ def _not_a_separator(what: str, stems: tuple[str, ...]) -> ValueError:
                       "Denoise(model=...) for this one)")
 
 
+def _check_default_ships(shipped: dict[str, str]) -> None:
+    missing = [m for m in DEFAULT_SEPARATOR.split("+") if m not in shipped]
+    if missing:
+        others = f" (shipped: {', '.join(shipped)})" if shipped else ""
+        raise ValueError("no default separator ships with this hushboard: expected "
+                         + " and ".join(f"hushboard/weights/{m}.safetensors" for m in missing)
+                         + f"{others}; pass the path of a separator's weights file "
+                         "(*.safetensors)")
+
+
 def load_separator(model: str | os.PathLike = "default", *, device: str = "cpu") -> BSRNN:
     """A separator model, ready for inference (eval mode, no gradients).
 
@@ -152,13 +168,12 @@ def load_separator(model: str | os.PathLike = "default", *, device: str = "cpu")
     name = os.fspath(model)
     shipped = shipped_separators()
     if name == "default":
-        if DEFAULT_SEPARATOR not in shipped:
-            others = f" (shipped: {', '.join(shipped)})" if shipped else ""
-            raise ValueError(f"no default separator ships with this hushboard: expected "
-                             f"hushboard/weights/{DEFAULT_SEPARATOR}.safetensors{others}; pass "
-                             "the path of a separator's weights file (*.safetensors)")
-        path = shipped[DEFAULT_SEPARATOR]
-    elif name in shipped:
+        _check_default_ships(shipped)
+        name = DEFAULT_SEPARATOR
+    if "+" in name and not os.path.isfile(name):
+        raise ValueError(f"{os.fspath(model)!r} is a bag of separators ({name}); load it with "
+                         "load_separators")
+    if name in shipped:
         path = shipped[name]
     elif os.path.isfile(name) or name.endswith(".safetensors") or os.sep in name:
         path = name
@@ -180,6 +195,51 @@ def load_separator(model: str | os.PathLike = "default", *, device: str = "cpu")
     if len(loaded.config.stems) < 2:  # unreadable metadata above, but a valid BSRNN after all
         raise _not_a_separator(repr(path), loaded.config.stems)
     return loaded
+
+
+def bag_parts(model: Any) -> list[Any]:
+    """The models of a separator spec: ``"A+B"`` (or ``["A", "B"]``) is a bag, each stem taken
+    from the first of its models that has it; anything else is one model. ``"default"`` is
+    ``DEFAULT_SEPARATOR`` (which may be a bag itself), also inside a bag; an existing file whose
+    name contains ``+`` is one model."""
+    if isinstance(model, (list, tuple)):
+        if not model:
+            raise ValueError("model: an empty list of separators")
+        parts = list(model)
+    elif isinstance(model, (str, os.PathLike)):
+        name = os.fspath(model)
+        if name == "default":
+            _check_default_ships(shipped_separators())
+            name = DEFAULT_SEPARATOR
+        parts = [name] if os.path.isfile(name) or "+" not in name else name.split("+")
+    else:
+        parts = [model]
+    for p in parts:
+        if isinstance(p, (str, os.PathLike)) and not os.fspath(p).strip():
+            raise ValueError(f"model: an empty separator name in {model!r}")
+    return parts
+
+
+def _check_bag(nets: list[BSRNN], spec: Any) -> None:
+    base = nets[-1].config
+    for net in nets[:-1]:
+        cfg = net.config
+        for field in ("sample_rate", "audio_channels", "n_fft", "hop_length", "window"):
+            if getattr(cfg, field) != getattr(base, field):
+                raise ValueError(f"model {spec!r}: the bag's separators differ in {field} "
+                                 f"({getattr(cfg, field)!r} and {getattr(base, field)!r})")
+        if not set(cfg.stems) & set(base.stems):
+            raise ValueError(f"model {spec!r}: a separator with stems {list(cfg.stems)} gives "
+                             f"none of the last one's ({list(base.stems)})")
+
+
+def load_separators(model: Any = "default", *, device: str = "cpu") -> list[BSRNN]:
+    """The separators of ``model`` (see ``bag_parts``), loaded as ``load_separator`` does: one
+    for a single model, several for a bag (checked to share rate, channels and STFT, and each
+    to give at least one of the last model's stems)."""
+    nets = [_model_on(m, device) for m in bag_parts(model)]
+    _check_bag(nets, model)
+    return nets
 
 
 def _model_on(model: Any, device: Any) -> BSRNN:
@@ -432,7 +492,8 @@ def _resample(a: np.ndarray, from_rate: int, to_rate: int, length: int | None = 
     return y
 
 
-def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "default", stems=None,
+def separate(audio: np.ndarray, sample_rate: float, *,
+             model: str | BSRNN | list[str | BSRNN] = "default", stems=None,
              wiener: bool = False, chunk_seconds: float = 10.0, overlap_seconds: float = 1.0,
              device: str = "cpu", progress: Callable[[float], None] | None = None,
              batch_chunks: int | None = None, precision: str = "float32",
@@ -452,7 +513,11 @@ def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "def
         sample_rate: the audio's rate in Hz; a rate other than the model's must be a whole
             number in [4000, 384000].
         model: ``"default"``, a shipped separator's name, a weights path (see
-            ``load_separator``) or a multi-stem ``BSRNN``.
+            ``load_separator``) or a multi-stem ``BSRNN``; or a bag of them, ``"A+B"`` or a
+            list (``load_separators``): the stems are the last model's, each taken from the
+            first model that has it (so ``"vocals.safetensors+bsrnn-music-44k-lite"`` takes
+            the vocals from a vocals/accompaniment model and the rest from the four-stem one),
+            and a model no asked stem comes from is not run.
         stems: the stems to return (a list of names or a comma-separated string), None for all.
         wiener: multichannel Wiener post-filter; the filtered stems sum to the mixture (at the
             model's rate; at another rate, up to what the resampling drops above the lower
@@ -499,10 +564,16 @@ def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "def
     shape = tuple(audio.shape) if hasattr(audio, "shape") else None
     a = _check_audio(audio)
     chunk_seconds, overlap_seconds = _check_seconds(chunk_seconds, overlap_seconds)
-    net = _model_on(model, device)
+    nets = load_separators(model, device=device)
+    net = nets[-1]
     cfg = net.config
     rate = _check_rate(sample_rate, cfg.sample_rate)
     wanted = _check_stems(stems, cfg.stems)
+    # which model gives which stem (the first that has it); a model none is taken from is not
+    # run (the Wiener filter needs every stem of the last model, the others only those asked)
+    needed = cfg.stems if wiener else wanted
+    source = {st: next(j for j, m in enumerate(nets) if st in m.config.stems) for st in needed}
+    runs = sorted(set(source.values()))
     in_ch, n = a.shape
     model_ch = cfg.audio_channels
     if in_ch != model_ch and in_ch != 1 and model_ch != 1:
@@ -535,21 +606,31 @@ def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "def
     swap = bool(flip) and model_ch == 2 and in_ch == 2
     delays = [k * cfg.hop_length // (shifts + 1) for k in range(shifts + 1)]
     passes = [(d, sw) for d in delays for sw in ((False, True) if swap else (False,))]
+    total = len(passes) * len(runs)
     with torch.inference_mode():
         xd = xb.to(dev)
-        est = None
-        for k, (delay, sw) in enumerate(passes):
-            xp = xd.flip(1) if sw else xd
-            if delay:
-                xp = torch.nn.functional.pad(xp, (delay, 0))
-            with precision_context(precision, dev):
-                y = net.separate_long(
-                    xp, chunk_seconds=chunk_seconds, overlap_seconds=overlap_seconds,
-                    progress=lambda f, k=k: report((1 - wiener_share) * (k + f) / len(passes)),
-                    batch_chunks=batch_chunks).float()[..., delay:]
-            y = y.flip(2) if sw else y
-            est = y if est is None else est + y
-        est = est / len(passes)
+        parts: dict[str, torch.Tensor] = {}
+        for r, j in enumerate(runs):
+            m = nets[j]
+            est = None
+            for k, (delay, sw) in enumerate(passes):
+                xp = xd.flip(1) if sw else xd
+                if delay:
+                    xp = torch.nn.functional.pad(xp, (delay, 0))
+                done = r * len(passes) + k
+                with precision_context(precision, dev):
+                    y = m.separate_long(
+                        xp, chunk_seconds=chunk_seconds, overlap_seconds=overlap_seconds,
+                        progress=lambda f, d=done: report((1 - wiener_share) * (d + f) / total),
+                        batch_chunks=batch_chunks).float()[..., delay:]
+                y = y.flip(2) if sw else y
+                est = y if est is None else est + y
+            est = est / len(passes)
+            for st, src in source.items():
+                if src == j:
+                    parts[st] = est[:, m.config.stems.index(st)]
+        order = [st for st in cfg.stems if st in parts]
+        est = torch.stack([parts[st] for st in order], 1)
         if wiener:
             est = wiener_filter(xd, est, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
                                 window=cfg.window, iterations=1,
@@ -557,7 +638,7 @@ def separate(audio: np.ndarray, sample_rate: float, *, model: str | BSRNN = "def
         est = est.cpu()
 
     # back to the input's channels, rate and length
-    index = [cfg.stems.index(s) for s in wanted]
+    index = [order.index(s) for s in wanted]
     est_np = est[:, index].numpy()  # (B, S, C, m)
     if in_ch == model_ch:
         ys = est_np[0]

@@ -175,3 +175,65 @@ def test_weighted_run_records_its_weights(tmp_path):
     assert result["valid_loss"] == pytest.approx(weighted["valid_loss"], abs=1e-5)
     assert weighted["valid_usdr"] == pytest.approx(plain["valid_usdr"], abs=1e-9)
     assert weighted["valid_loss"] != pytest.approx(plain["valid_loss"], abs=1e-6)
+
+
+def test_init_transfers_mask_heads_by_stem_name(tmp_path):
+    """A four-stem separator starts a vocals/accompaniment model: the trunk and the vocals head
+    are copied, the accompaniment head (no such stem in the source) keeps its fresh values."""
+    from hushboard.models import BSRNN
+    from hushboard.train.loop import init_weights
+
+    torch.manual_seed(0)
+    four = build_model("bsrnn-music-44k-lite")
+    four.save(tmp_path / "four.safetensors")
+    torch.manual_seed(1)
+    two = build_model("bsrnn-music-44k-lite-vocals")
+    fresh = {k: v.clone() for k, v in two.state_dict().items()}
+    note = init_weights(two, tmp_path / "four.safetensors")
+    assert "by transfer" in note
+    got, src = two.state_dict(), four.state_dict()
+    for k, v in got.items():
+        if k.startswith("masks.1."):  # accompaniment: fresh
+            torch.testing.assert_close(v, fresh[k], rtol=0, atol=0)
+        else:  # trunk and vocals head (masks.0 in both): the four-stem model's
+            torch.testing.assert_close(v, src[k], rtol=0, atol=0)
+    # stems in another order map by name: a model listing (other, vocals) takes other's head
+    import dataclasses
+
+    from hushboard.models.bsrnn import BSRNN_CONFIGS
+
+    swapped = BSRNN(dataclasses.replace(BSRNN_CONFIGS["bsrnn-music-44k-lite"],
+                                        stems=("other", "vocals")))
+    init_weights(swapped, tmp_path / "four.safetensors")
+    for k, v in swapped.state_dict().items():
+        if k.startswith("masks.0."):
+            torch.testing.assert_close(v, src["masks.3." + k[8:]], rtol=0, atol=0)
+        elif k.startswith("masks.1."):
+            torch.testing.assert_close(v, src["masks.0." + k[8:]], rtol=0, atol=0)
+
+
+def test_validation_gain_skips_items_where_a_stem_is_the_whole_mix():
+    """The mix is a perfect 'estimate' of a stem that is all of it (the accompaniment of an
+    instrumental segment): such items are left out of the gain over the mix, and only those."""
+    from types import SimpleNamespace
+
+    from hushboard.train.loop import evaluate_separation
+
+    class Half(torch.nn.Module):  # estimates every stem as half the mix
+        config = SimpleNamespace(stems=("vocals", "accompaniment"))
+
+        def forward(self, mix):
+            return torch.stack([0.5 * mix, 0.5 * mix], 1)
+
+    rng = np.random.default_rng(0)
+    v, a = (torch.from_numpy(rng.standard_normal((1, 2, 4000)).astype(np.float32))
+            for _ in range(2))
+    sung = (v + a, torch.stack([v, a], 1))
+    instrumental = (a, torch.stack([torch.zeros_like(a), a], 1))
+    one = evaluate_separation(Half(), [sung], torch.device("cpu"), 0.0)
+    both = evaluate_separation(Half(), [sung, instrumental], torch.device("cpu"), 0.0)
+    assert np.isfinite(both["valid_usdr_gain"])
+    assert both["valid_usdr_gain"] == pytest.approx(one["valid_usdr_gain"], abs=1e-9)
+    # the uSDR itself still counts the instrumental item's accompaniment (half the mix: 6 dB)
+    assert both["valid_usdr_accompaniment"] == pytest.approx(
+        (one["valid_usdr_accompaniment"] + 6.0206) / 2, abs=1e-3)

@@ -55,6 +55,7 @@ from hushboard.data.corpus import SPLITS
 from hushboard.data.noise import _vlq  # MIDI variable-length quantities
 
 __all__ = [
+    "ACCOMPANIMENT",
     "SAMPLE_RATE",
     "SOUNDFONTS",
     "STEMS",
@@ -71,6 +72,8 @@ __all__ = [
 ]
 
 STEMS = ("vocals", "drums", "bass", "other")
+#: a training target of two-stem models: the sum of the corpus stems the model does not name
+ACCOMPANIMENT = "accompaniment"
 SAMPLE_RATE = 44100
 
 # The General MIDI soundfonts Debian ships (package: file). FluidR3Mono is FluidR3 resampled to
@@ -951,11 +954,21 @@ class StemDataset:
     the channels are swapped half the time. The mix is always the sum of the returned stems.
     Validation items are fixed (epoch 0, no augmentation). ``eq_prob=0`` (the default) draws
     exactly the items of the versions before it.
+
+    ``targets`` picks the returned stems, in order: corpus stems, and ``"accompaniment"`` for
+    the sum of the corpus stems not named (a two-stem vocals model trains on
+    ``("vocals", "accompaniment")``); the items drawn do not depend on it.
     """
 
     def __init__(self, corpus: str | os.PathLike, split: str = "train", *,
                  seconds: float = 3.0, seed: int = 0, items: int | None = None,
-                 remix_prob: float = 0.5, gain_db: float = 3.0, eq_prob: float = 0.0) -> None:
+                 remix_prob: float = 0.5, gain_db: float = 3.0, eq_prob: float = 0.0,
+                 targets: tuple[str, ...] = STEMS) -> None:
+        targets = tuple(targets)
+        if (not targets or len(set(targets)) != len(targets)
+                or not all(t in STEMS or t == ACCOMPANIMENT for t in targets)):
+            raise ValueError(f"targets must be distinct names from {', '.join(STEMS)} or "
+                             f"{ACCOMPANIMENT!r} (got {targets!r})")
         if not 0.0 <= eq_prob <= 1.0:
             raise ValueError(f"eq_prob must be in [0, 1] (got {eq_prob})")
         if split not in SPLITS:
@@ -983,6 +996,7 @@ class StemDataset:
         self.eq_prob = eq_prob if self.train else 0.0
         total = sum(self.frames.values())
         self.items = items if items is not None else max(1, int(total // self.n))
+        self.targets = targets
         self.epoch = 0
 
     def _frames(self, song: str) -> int:
@@ -1028,5 +1042,12 @@ class StemDataset:
         stems = np.stack(out)
         if self.train and rng.random() < 0.5:
             stems = stems[:, ::-1].copy()
-        return stems.sum(axis=0), stems
+        mix = stems.sum(axis=0)
+        if self.targets != STEMS:
+            parts = {s: stems[j] for j, s in enumerate(STEMS)}
+            named = set(self.targets)
+            stems = np.stack([parts[t] if t != ACCOMPANIMENT else
+                              sum(x for s, x in parts.items() if s not in named)
+                              for t in self.targets])
+        return mix, stems
 

@@ -386,7 +386,10 @@ class _System:
 
 
 def _model_label(model: str) -> str:
-    return Path(model).stem if str(model).endswith(".safetensors") else str(model)
+    """A system's name: a weights file's stem; each model's for a bag ``A+B``."""
+    m = str(model)
+    parts = [m] if os.path.isfile(m) else m.split("+")
+    return "+".join(Path(p).stem if p.endswith(".safetensors") else p for p in parts)
 
 
 def _model_system(model: str, stems: list[str], wiener: bool, device: str,

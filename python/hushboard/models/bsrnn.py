@@ -200,6 +200,15 @@ BSRNN_CONFIGS: dict[str, BSRNNConfig] = {
     # (1.6 M parameters, 6 MB)
     "bsrnn-music-44k-lite": BSRNNConfig(**_MUSIC_44K, feature_dim=48, num_layers=4,
                                         hidden_size=48, mask_hidden=24),
+    # a vocals specialist of the same width, as the BSRNN paper trains one model per target: it
+    # splits a song into vocals and accompaniment (everything else), and a bag
+    # ("VOCALS.safetensors+bsrnn-music-44k-lite", hushboard.separation) takes the vocals from it
+    # and the other stems from the four-stem model (1.06 M parameters, 4.2 MB; no weights ship,
+    # see the four-stem model's card)
+    "bsrnn-music-44k-lite-vocals": BSRNNConfig(**{**_MUSIC_44K, "stems": ("vocals",
+                                                                          "accompaniment")},
+                                               feature_dim=48, num_layers=4, hidden_size=48,
+                                               mask_hidden=24),
 }
 
 

@@ -72,9 +72,10 @@ def _train_separator(args: argparse.Namespace, cfg, model) -> int:
     from hushboard.train.loop import train
 
     train_set = StemDataset(args.data, "train", seconds=args.segment_seconds, seed=args.seed,
-                            remix_prob=args.remix_prob, eq_prob=args.eq_prob)
+                            remix_prob=args.remix_prob, eq_prob=args.eq_prob,
+                            targets=model.config.stems)
     valid_set = StemDataset(args.data, "valid", seconds=args.segment_seconds, seed=args.seed,
-                            items=args.valid_items)
+                            items=args.valid_items, targets=model.config.stems)
     note = (f"`{args.data}` (hushboard data music): {len(train_set.songs)} training songs "
             f"(stems {', '.join(model.config.stems)}), random {args.segment_seconds:g} s segments,"
             f" stems remixed across songs in {100 * args.remix_prob:g} % of them, ±3 dB stem "

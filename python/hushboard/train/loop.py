@@ -138,10 +138,12 @@ def init_weights(model: nn.Module, path: str | os.PathLike) -> str:
     kind = type(model).__name__
     tensors, meta = read_weights_file(path, kind)
     src = os.fspath(path)
-    if config_from_metadata(type(model.config), meta, path, kind) == model.config:
+    src_cfg = config_from_metadata(type(model.config), meta, path, kind)
+    if src_cfg == model.config:
         model.load_weights(tensors, source=src)
         return f"initialised from `{src}` (all tensors)"
     own = model.state_dict()
+    tensors = _heads_by_stem(tensors, src_cfg, model.config)
     match = {k: v for k, v in tensors.items()
              if k in own and tuple(v.shape) == tuple(own[k].shape)
              and v.is_floating_point() == own[k].is_floating_point()}
@@ -158,6 +160,27 @@ def init_weights(model: nn.Module, path: str | os.PathLike) -> str:
     n_copied = sum(v.numel() for v in match.values())
     return (f"initialised from `{src}` by transfer: {len(match)} of {len(own)} tensors "
             f"({n_copied:,} of {n_own:,} values) copied, the rest freshly initialised")
+
+
+def _heads_by_stem(tensors: dict[str, Tensor], src_cfg: Any, dst_cfg: Any) -> dict[str, Tensor]:
+    """BSRNN mask heads (``masks.<i>.``) renumbered from the source's stem order to the
+    destination's, by stem name; heads of stems the destination lacks are dropped (so a
+    four-stem separator's vocals head starts a vocals/accompaniment model's vocals head, and its
+    accompaniment head keeps a fresh initialisation)."""
+    src, dst = getattr(src_cfg, "stems", None), getattr(dst_cfg, "stems", None)
+    if not src or not dst or tuple(src) == tuple(dst):
+        return tensors
+    where = {name: j for j, name in enumerate(dst)}
+    out = {}
+    for k, v in tensors.items():
+        head, dot, rest = k.partition(".")
+        if head != "masks" or not dot:
+            out[k] = v
+            continue
+        i, _, tail = rest.partition(".")
+        if i.isdigit() and int(i) < len(src) and src[int(i)] in where:
+            out[f"masks.{where[src[int(i)]]}.{tail}"] = v
+    return out
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -204,30 +227,38 @@ def evaluate_separation(model: nn.Module, items: list[tuple[Tensor, Tensor]],
     """Mean loss over the items; uSDR per stem, averaged over the items where that stem plays
     (a stem whose energy in the segment is more than 50 dB under the mix's is silent there:
     its SDR is undefined, as museval skips silent chunks), the mean over stems, and its gain
-    over the mix taken as every stem's estimate, on fixed (mix, stems) batches."""
+    over the mix taken as every stem's estimate, on fixed (mix, stems) batches. The gain
+    leaves out the items where a stem is the whole mix (everything else silent, by the same
+    50 dB rule: the mix is then a perfect estimate, as for a two-stem model's accompaniment in
+    an instrumental segment)."""
     was_training = model.training
     model.eval()
     stems = model.config.stems
     loss, n = 0.0, 0
     out = torch.zeros(len(stems), dtype=torch.float64)
-    base = torch.zeros(len(stems), dtype=torch.float64)
     count = torch.zeros(len(stems), dtype=torch.float64)
+    gain = torch.zeros(len(stems), dtype=torch.float64)
+    gain_count = torch.zeros(len(stems), dtype=torch.float64)
     for mix, ref in items:
         mix, ref = mix.to(device), ref.to(device)
         est = model(mix)
         b = mix.shape[0]
         loss += float(separation_loss(est, ref, mix, mrstft_weight,
                                       stem_weights=stem_weights)) * b
-        plays = (ref.pow(2).sum((-2, -1)) > 1e-5 * mix.pow(2).sum((-2, -1))[:, None]).double()
-        out += (_usdr(est, ref).double() * plays).sum(0).cpu()
-        base += (_usdr(mix[:, None].expand_as(ref), ref).double() * plays).sum(0).cpu()
+        energy = mix.pow(2).sum((-2, -1))[:, None]
+        plays = (ref.pow(2).sum((-2, -1)) > 1e-5 * energy).double()
+        rest = ((mix[:, None] - ref).pow(2).sum((-2, -1)) > 1e-5 * energy).double()
+        sdr_est = _usdr(est, ref).double()
+        sdr_mix = _usdr(mix[:, None].expand_as(ref), ref).double()
+        out += (sdr_est * plays).sum(0).cpu()
         count += plays.sum(0).cpu()
+        gain += ((sdr_est - sdr_mix) * plays * rest).sum(0).cpu()
+        gain_count += (plays * rest).sum(0).cpu()
         n += b
     model.train(was_training)
     per = out / count.clamp(min=1)
-    per_base = base / count.clamp(min=1)
     row = {"valid_loss": loss / n, "valid_usdr": float(per.mean()),
-           "valid_usdr_gain": float((per - per_base).mean())}
+           "valid_usdr_gain": float((gain / gain_count.clamp(min=1)).mean())}
     row.update({f"valid_usdr_{s}": float(per[j]) for j, s in enumerate(stems)})
     return row
 

@@ -1,0 +1,190 @@
+"""Bags of separators (``separate(model="A+B")``): each stem from the first model that has it,
+as the shipped default takes the vocals from the vocals/accompaniment model and the other stems
+from the four-stem one. Random-init models saved to temporary files stand in for the trained
+ones."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from hushboard import separation as sep
+from hushboard.cli import main
+from hushboard.eval.separation import _model_label
+from hushboard.io import read_audio, write_audio
+from hushboard.models.bsrnn import BSRNN, BSRNN_CONFIGS
+from hushboard.separation import (
+    DEFAULT_SEPARATOR,
+    STEMS,
+    bag_parts,
+    load_separator,
+    load_separators,
+    separate,
+)
+
+SR = 44100
+
+
+def _saved(tmp_path_factory, preset: str, seed: int, name: str, **changes) -> str:
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        cfg = dataclasses.replace(BSRNN_CONFIGS[preset], **changes)
+        model = BSRNN(cfg)
+    path = tmp_path_factory.mktemp("bag") / f"{name}.safetensors"
+    model.save(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def four(tmp_path_factory) -> str:
+    return _saved(tmp_path_factory, "bsrnn-music-44k-lite", 0, "four")
+
+
+@pytest.fixture(scope="module")
+def vocals(tmp_path_factory) -> str:
+    return _saved(tmp_path_factory, "bsrnn-music-44k-lite-vocals", 1, "vocals")
+
+
+def song(seconds: float = 1.5, channels: int = 2, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    tones = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in (98, 523, 2100))
+    return (0.1 * tones[None] + 0.05 * rng.standard_normal((channels, t.size))).astype(np.float32)
+
+
+def test_the_vocals_preset_is_a_two_stem_separator():
+    cfg = BSRNN_CONFIGS["bsrnn-music-44k-lite-vocals"]
+    four = BSRNN_CONFIGS["bsrnn-music-44k-lite"]
+    assert cfg.stems == ("vocals", "accompaniment")
+    # the same network as the four-stem model but for the number of mask heads
+    assert dataclasses.replace(cfg, stems=four.stems) == four
+
+
+def test_each_stem_comes_from_the_first_model_that_has_it(four, vocals):
+    x = song()
+    bag = separate(x, SR, model=f"{vocals}+{four}")
+    alone = separate(x, SR, model=four)
+    spec = separate(x, SR, model=vocals)
+    assert list(bag) == list(STEMS) and list(spec) == ["vocals", "accompaniment"]
+    np.testing.assert_array_equal(bag["vocals"], spec["vocals"])
+    for s in ("drums", "bass", "other"):
+        np.testing.assert_array_equal(bag[s], alone[s])
+    assert not np.allclose(bag["vocals"], alone["vocals"])  # it did take the other model's
+    # a list is the same bag; the options apply to every model in it
+    as_list = separate(x, SR, model=[vocals, four], stems="vocals,bass", flip=True, shifts=1)
+    np.testing.assert_array_equal(
+        as_list["vocals"], separate(x, SR, model=vocals, stems="vocals", flip=True,
+                                    shifts=1)["vocals"])
+    np.testing.assert_array_equal(
+        as_list["bass"], separate(x, SR, model=four, stems="bass", flip=True, shifts=1)["bass"])
+    # loaded models in a list work too, and mono comes back mono
+    xm = song(channels=1)
+    got = separate(xm, SR, model=[load_separator(vocals), load_separator(four)], stems="vocals")
+    np.testing.assert_array_equal(got["vocals"], separate(xm, SR, model=vocals)["vocals"])
+
+
+def test_a_model_no_stem_is_taken_from_is_not_run(four, vocals, monkeypatch):
+    calls = []
+    real = BSRNN.separate_long
+
+    def counting(self, *a, **k):
+        calls.append(self.config.stems)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(BSRNN, "separate_long", counting)
+    x = song(0.5)
+    separate(x, SR, model=f"{vocals}+{four}", stems="drums,other")
+    assert calls == [STEMS]
+    calls.clear()
+    separate(x, SR, model=f"{vocals}+{four}", stems="vocals")
+    assert calls == [("vocals", "accompaniment")]
+    calls.clear()
+    # the Wiener filter works on all the stems, so every model runs, and they sum to the mix
+    out = separate(x, SR, model=f"{vocals}+{four}", stems="vocals", wiener=True)
+    assert calls == [("vocals", "accompaniment"), STEMS] and list(out) == ["vocals"]
+    full = separate(x, SR, model=f"{vocals}+{four}", wiener=True)
+    assert np.abs(sum(full.values()) - x).max() < 1e-4 * np.abs(x).max()
+
+
+def test_progress_covers_every_model(four, vocals):
+    seen = []
+    separate(song(2.0), SR, model=f"{vocals}+{four}", chunk_seconds=1.0, overlap_seconds=0.25,
+             progress=seen.append)
+    assert seen[-1] == 1.0 and seen.count(1.0) == 1
+    assert all(b >= a for a, b in itertools.pairwise(seen))
+    assert any(0.4 < f < 0.6 for f in seen)  # the first of two models ends half-way
+
+
+def test_bag_specs_and_errors(four, vocals, tmp_path_factory, tmp_path):
+    assert bag_parts(f"{vocals}+{four}") == [vocals, four]
+    assert bag_parts(four) == [four]
+    # a file whose name contains "+" is one model
+    plus = tmp_path / "a+b.safetensors"
+    shutil.copyfile(four, plus)
+    assert bag_parts(str(plus)) == [str(plus)]
+    assert separate(song(0.3), SR, model=str(plus), stems="bass")["bass"].shape == (2, 13230)
+    assert len(load_separators(four)) == 1
+    with pytest.raises(ValueError, match="empty separator name"):
+        bag_parts(f"{four}+")
+    with pytest.raises(ValueError, match="empty list"):
+        separate(song(0.3), SR, model=[])
+    with pytest.raises(ValueError, match="load it with load_separators"):
+        load_separator(f"{vocals}+{four}")
+    other_hop = _saved(tmp_path_factory, "bsrnn-music-44k-lite-vocals", 2, "hop",
+                       hop_length=256)
+    with pytest.raises(ValueError, match="differ in hop_length"):
+        separate(song(0.3), SR, model=f"{other_hop}+{four}")
+    drums_only = _saved(tmp_path_factory, "bsrnn-music-44k-lite-vocals", 3, "drums",
+                        stems=("kick", "rest"))
+    with pytest.raises(ValueError, match="gives none of the last one's"):
+        load_separators([drums_only, four])
+    with pytest.raises(FileNotFoundError, match="no weights file"):
+        separate(song(0.3), SR, model=f"{vocals}+{tmp_path / 'none.safetensors'}")
+    assert _model_label(f"{vocals}+{four}") == "vocals+four"
+    assert _model_label("default") == "default"
+
+
+def test_default_inside_a_bag(four, vocals, monkeypatch):
+    """"default" resolves to the shipped separator(s), alone or as the last model of a bag."""
+    parts = DEFAULT_SEPARATOR.split("+")
+    monkeypatch.setattr(sep, "shipped_separators", dict)
+    with pytest.raises(ValueError, match="no default separator ships"):
+        separate(song(0.3), SR)
+    with pytest.raises(ValueError, match="no default separator ships"):
+        separate(song(0.3), SR, model=f"{vocals}+default")
+    paths = dict(zip(parts, [vocals, four] if len(parts) == 2 else [four]))
+    monkeypatch.setattr(sep, "shipped_separators", lambda: paths)
+    x = song(0.5)
+    want = separate(x, SR, model="+".join(paths.values()))
+    got = separate(x, SR)
+    for s in STEMS:
+        np.testing.assert_array_equal(got[s], want[s])
+    if len(parts) == 1:  # a vocals model in front of the shipped four-stem one
+        got = separate(x, SR, model=f"{vocals}+default")
+        np.testing.assert_array_equal(got["vocals"], separate(x, SR, model=vocals)["vocals"])
+        np.testing.assert_array_equal(got["bass"], want["bass"])
+
+
+def test_cli_separate_with_a_bag(four, vocals, tmp_path, capsys):
+    src = tmp_path / "song.wav"
+    x = song(1.0)
+    write_audio(src, x, SR, bit_depth=32)
+    out = tmp_path / "out"
+    assert main(["separate", str(src), "-o", str(out), "--model", f"{vocals}+{four}",
+                 "--stems", "vocals,drums"]) == 0
+    want = separate(x, SR, model=f"{vocals}+{four}", stems="vocals,drums")
+    for s in ("vocals", "drums"):
+        y, sr = read_audio(out / "song" / f"{s}.wav")
+        assert sr == SR
+        np.testing.assert_allclose(y, want[s], atol=1e-6)
+    # the vocals model alone: vocals and accompaniment (karaoke)
+    assert main(["separate", str(src), "-o", str(out / "two"), "--model", vocals]) == 0
+    assert sorted(p.name for p in (out / "two" / "song").iterdir()) == [
+        "accompaniment.wav", "vocals.wav"]
+    assert main(["separate", str(src), "-o", str(out), "--model", f"{vocals}+{four}",
+                 "--stems", "accompaniment"]) == 2
+    assert "unknown stem(s) 'accompaniment'" in capsys.readouterr().err
