@@ -188,3 +188,47 @@ def test_cli_separate_with_a_bag(four, vocals, tmp_path, capsys):
     assert main(["separate", str(src), "-o", str(out), "--model", f"{vocals}+{four}",
                  "--stems", "accompaniment"]) == 2
     assert "unknown stem(s) 'accompaniment'" in capsys.readouterr().err
+
+
+def test_two_stems(four, vocals, tmp_path, capsys):
+    """two_stems="vocals": the vocals and no_vocals, the sum of the other stems (karaoke)."""
+    x = song(1.0)
+    full = separate(x, SR, model=four)
+    two = separate(x, SR, model=four, two_stems="vocals")
+    assert list(two) == ["vocals", "no_vocals"]
+    np.testing.assert_array_equal(two["vocals"], full["vocals"])
+    np.testing.assert_allclose(two["no_vocals"], full["drums"] + full["bass"] + full["other"],
+                               atol=1e-6)
+    drums = separate(x, SR, model=four, two_stems="drums")
+    np.testing.assert_allclose(drums["no_drums"], full["vocals"] + full["bass"] + full["other"],
+                               atol=1e-6)
+    # with the Wiener filter the pair sums to the mix; mono stays mono; a bag works too
+    w = separate(x, SR, model=f"{vocals}+{four}", two_stems="vocals", wiener=True)
+    assert np.abs(w["vocals"] + w["no_vocals"] - x).max() < 1e-4 * np.abs(x).max()
+    xm = song(1.0, channels=1)
+    m = separate(xm, SR, model=four, two_stems="bass")
+    assert m["bass"].shape == m["no_bass"].shape == xm.shape
+    # a vocals/accompaniment model: no_vocals is its accompaniment
+    pair = separate(x, SR, model=vocals)
+    np.testing.assert_array_equal(separate(x, SR, model=vocals, two_stems="vocals")["no_vocals"],
+                                  pair["accompaniment"])
+    for kwargs, match in (({"two_stems": "piano"}, "two_stems must be one of"),
+                          ({"two_stems": 1}, "two_stems must be one of"),
+                          ({"two_stems": "vocals", "stems": "bass"}, "not both")):
+        with pytest.raises(ValueError, match=match):
+            separate(x, SR, model=four, **kwargs)
+    # the command line
+    src = tmp_path / "song.wav"
+    write_audio(src, x, SR, bit_depth=32)
+    assert main(["separate", str(src), "-o", str(tmp_path / "out"), "--model", four,
+                 "--two-stems", "vocals"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out" / "song").iterdir()) == [
+        "no_vocals.wav", "vocals.wav"]
+    y, _ = read_audio(tmp_path / "out" / "song" / "no_vocals.wav")
+    np.testing.assert_allclose(y, two["no_vocals"], atol=1e-6)
+    capsys.readouterr()
+    for extra, message in ((["--two-stems", "piano"], "--two-stems: unknown stem 'piano'"),
+                           (["--two-stems", "vocals", "--stems", "bass"], "not both")):
+        assert main(["separate", str(src), "-o", str(tmp_path / "out"), "--model", four,
+                     *extra]) == 2
+        assert message in capsys.readouterr().err

@@ -249,7 +249,15 @@ def _cmd_separate(args: argparse.Namespace) -> int:
     device = resolve_device(args.device, "--device")  # no GPU: a warning, then the CPU
     model = load_separators(args.model, device=device)  # no model: fail first
     available = model[-1].config.stems
-    if args.stems is None:
+    two = args.two_stems
+    if two is not None:
+        if args.stems is not None:
+            raise ValueError("give --stems or --two-stems, not both")
+        if two not in available:
+            raise ValueError(f"--two-stems: unknown stem {two!r}; choose from "
+                             f"{','.join(available)}")
+        stems = (two, f"no_{two}")
+    elif args.stems is None:
         stems = available
     else:
         stems = tuple(dict.fromkeys(s.strip() for s in args.stems.split(",") if s.strip()))
@@ -283,7 +291,8 @@ def _cmd_separate(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         with _naming(src):
             audio, sr = read_audio(src)
-            result = separate(audio, sr, model=model, stems=stems, wiener=args.wiener,
+            result = separate(audio, sr, model=model, stems=None if two else stems,
+                              two_stems=two, wiener=args.wiener,
                               chunk_seconds=args.chunk_seconds,
                               overlap_seconds=args.overlap_seconds, device=device,
                               progress=_progress_printer(src.name, not args.no_progress),
@@ -437,6 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--stems", default=None, metavar="LIST",
                     help="comma-separated stems to write (default: all the model's, "
                          "vocals,drums,bass,other)")
+    ps.add_argument("--two-stems", default=None, metavar="STEM",
+                    help="write STEM and no_STEM, the sum of the other stems (e.g. "
+                         "--two-stems vocals: the vocals and the song without them)")
     ps.add_argument("--model", default="default",
                     help="separator: default (the shipped one; see `hushboard info`), a "
                          "shipped separator by name, or a BSRNN separator weights file "

@@ -497,7 +497,8 @@ def separate(audio: np.ndarray, sample_rate: float, *,
              wiener: bool = False, chunk_seconds: float = 10.0, overlap_seconds: float = 1.0,
              device: str = "cpu", progress: Callable[[float], None] | None = None,
              batch_chunks: int | None = None, precision: str = "float32",
-             flip: bool = False, shifts: int = 0) -> dict[str, np.ndarray]:
+             flip: bool = False, shifts: int = 0,
+             two_stems: str | None = None) -> dict[str, np.ndarray]:
     """Separate a song into stems.
 
     The audio is resampled to the model's rate (polyphase, aligned) when ``sample_rate``
@@ -537,6 +538,9 @@ def separate(audio: np.ndarray, sample_rate: float, *,
         shifts: test-time augmentation: also separate ``shifts`` copies of the mix delayed by
             ``k * hop_length / (shifts + 1)`` samples (k = 1..shifts; the STFT frames then fall
             elsewhere) and average; ``(shifts + 1)`` times the time (times 2 with ``flip``).
+        two_stems: a stem name, e.g. ``"vocals"``: return that stem and ``"no_<stem>"``, the
+            sum of all the other stems (karaoke: the song without its vocals), as Demucs'
+            ``--two-stems``; with ``wiener`` the two sum to the mixture. Not with ``stems``.
 
     Returns:
         stem name -> float32 array shaped like ``audio``, in the order asked for.
@@ -568,7 +572,13 @@ def separate(audio: np.ndarray, sample_rate: float, *,
     net = nets[-1]
     cfg = net.config
     rate = _check_rate(sample_rate, cfg.sample_rate)
-    wanted = _check_stems(stems, cfg.stems)
+    if two_stems is not None:
+        if stems is not None:
+            raise ValueError("give stems or two_stems, not both")
+        if not isinstance(two_stems, str) or two_stems not in cfg.stems:
+            raise ValueError(f"two_stems must be one of the model's stems "
+                             f"({', '.join(cfg.stems)}) (got {two_stems!r})")
+    wanted = cfg.stems if two_stems is not None else _check_stems(stems, cfg.stems)
     # which model gives which stem (the first that has it); a model none is taken from is not
     # run (the Wiener filter needs every stem of the last model, the others only those asked)
     needed = cfg.stems if wiener else wanted
@@ -640,6 +650,11 @@ def separate(audio: np.ndarray, sample_rate: float, *,
     # back to the input's channels, rate and length
     index = [order.index(s) for s in wanted]
     est_np = est[:, index].numpy()  # (B, S, C, m)
+    if two_stems is not None:  # the stem and the sum of the others
+        j = wanted.index(two_stems)
+        rest = np.delete(est_np, j, axis=1).sum(1, keepdims=True)
+        est_np = np.concatenate([est_np[:, j:j + 1], rest], 1)
+        wanted = (two_stems, f"no_{two_stems}")
     if in_ch == model_ch:
         ys = est_np[0]
     elif in_ch == 1:
