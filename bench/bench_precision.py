@@ -90,9 +90,9 @@ def denoiser_rows(name: str, testset: Path, n: int, dev) -> list[list[str]]:
 def separator_rows(music: Path, n: int, dev) -> list[list[str]]:
     from hushboard import metrics as M
     from hushboard.io import read_audio
-    from hushboard.separation import load_separators
+    from hushboard.separation import load_separator
 
-    net = load_separators("default", device=dev)[-1]  # the default bag's four-stem model
+    net = load_separator("default", device=dev)
     stems = net.config.stems
     mixes = sorted((music / "mix").glob("*.flac"))[:n]
     if not mixes:

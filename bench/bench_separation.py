@@ -7,10 +7,10 @@ The issue's targets: a 3-minute stereo song separated on one CPU thread in under
 (real-time factor <= 0.33), and on a GPU in under 2 seconds. Cases, interleaved round-robin in
 one process (medians):
 
-* ``hushboard.separate``: the default separator (``DEFAULT_SEPARATOR``, the shipped models of
-  its bag; random weights of the same presets where one does not ship: speed does not depend
-  on training) in 10 s chunks with 1 s cross-fades; each network runs in one native call per
-  chunk (band split, dual-path BLSTMs, mask MLPs), STFT and iSTFT on hushboard's kernels;
+* ``hushboard.separate``: the shipped separator (random weights of the same preset where none
+  ships; speed does not depend on training) in 10 s chunks with 1 s cross-fades; the network
+  runs in one native call per chunk (band split, dual-path BLSTMs, mask MLPs), STFT and iSTFT on
+  hushboard's kernels;
 * the same with ``wiener=True`` (the multichannel Wiener post-filter);
 * ``torch eager``: the same model and chunking with ``use_kernels = False`` (nn.LSTM, per-band
   PyTorch loops, torch.stft);
@@ -69,36 +69,27 @@ def main(argv: list[str] | None = None) -> int:
     if not gpu:
         H.set_threads(1)
     seconds = 6.0 if args.quick else args.seconds
-    # the default separator: a bag (each stem from the first of its models that has it)
     shipped = shipped_separators()
-    model, names = [], []
-    torch.manual_seed(0)
-    for name in DEFAULT_SEPARATOR.split("+"):
-        if name in shipped:
-            model.append(BSRNN.load(shipped[name]).to(args.device))
-            names.append(f"shipped `{name}`")
-        else:
-            model.append(BSRNN(name).eval().to(args.device))
-            names.append(f"random `{name}`")
-    which = " + ".join(names)
+    if DEFAULT_SEPARATOR in shipped:
+        model, which = BSRNN.load(shipped[DEFAULT_SEPARATOR]), f"shipped `{DEFAULT_SEPARATOR}`"
+    else:
+        torch.manual_seed(0)
+        model, which = BSRNN(DEFAULT_SEPARATOR).eval(), f"random `{DEFAULT_SEPARATOR}`"
+    model = model.to(args.device)
     x = song(seconds)
     chunk = 10.0 if not args.quick else 3.0
 
-    def kernels(on: bool) -> None:
-        for m in model:
-            m.use_kernels = on
-
     def hb(wiener: bool = False, precision: str = "float32"):
-        kernels(True)
+        model.use_kernels = True
         return separate(x, SR, model=model, wiener=wiener, chunk_seconds=chunk,
                         device=args.device, precision=precision)
 
     def eager():
-        kernels(False)
+        model.use_kernels = False
         try:
             return separate(x, SR, model=model, chunk_seconds=chunk, device=args.device)
         finally:
-            kernels(True)
+            model.use_kernels = True
 
     a, b = hb(), eager()
     err = max(float(np.linalg.norm(a[s] - b[s]) / max(np.linalg.norm(b[s]), 1e-12)) for s in a)

@@ -111,10 +111,10 @@ def _bench_batch(name: str, sample_rate: int, seconds: float, dev, items: int
 
 
 def _bench_separator(name: str, seconds: float, dev) -> dict[str, Any]:
-    from hushboard.separation import load_separators, separate
+    from hushboard.separation import load_separator, separate
 
-    net = load_separators(name, device=dev)
-    sr = net[-1].config.sample_rate
+    net = load_separator(name, device=dev)
+    sr = net.config.sample_rate
     x = _signal(seconds, sr, channels=2)
     separate(x[:, :sr], sr, model=net, device=dev)  # warm-up
     _sync(dev)
@@ -161,7 +161,7 @@ def _run(model, sample_rate, seconds, block, threads, dev, streams, hops, say) -
 
     from hushboard import __version__
     from hushboard.backend import build_info
-    from hushboard.separation import DEFAULT_SEPARATOR, shipped_separators
+    from hushboard.separation import shipped_separators
 
     info = build_info()
     out: dict[str, Any] = {"hushboard": __version__, "torch": torch.__version__,
@@ -169,9 +169,8 @@ def _run(model, sample_rate, seconds, block, threads, dev, streams, hops, say) -
                            "gpu": info.cuda_devices[0] if dev.type == "cuda" else None}
     say(f"hushboard {__version__}, torch {torch.__version__}, CPU {info.cpu_simd}, "
         f"{threads} thread(s)" + (f", GPU {out['gpu']}" if out["gpu"] else ""))
-    shipped = shipped_separators()
-    if model == "separator" or all(m in shipped for m in model.split("+")):
-        name = DEFAULT_SEPARATOR if model == "separator" else model
+    if model in shipped_separators() or model == "separator":
+        name = next(iter(shipped_separators())) if model == "separator" else model
         r = out["separation"] = _bench_separator(name, seconds, dev)
         say(f"separate ({name}, {dev}): {seconds:g} s of stereo in {r['wall_s']:.2f} s, "
             f"real-time factor {r['rtf']:.4f}")

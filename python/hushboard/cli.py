@@ -29,8 +29,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from hushboard.separation import DEFAULT_SEPARATOR, shipped_separators
 
     info["separators"] = list(shipped_separators())
-    info["default_separator"] = (DEFAULT_SEPARATOR if all(
-        m in info["separators"] for m in DEFAULT_SEPARATOR.split("+")) else None)
+    info["default_separator"] = (DEFAULT_SEPARATOR if DEFAULT_SEPARATOR in info["separators"]
+                                 else None)
     if args.json:
         print(json.dumps(info, indent=2))
         return 0

@@ -130,16 +130,6 @@ def _not_a_separator(what: str, stems: tuple[str, ...]) -> ValueError:
                       "Denoise(model=...) for this one)")
 
 
-def _check_default_ships(shipped: dict[str, str]) -> None:
-    missing = [m for m in DEFAULT_SEPARATOR.split("+") if m not in shipped]
-    if missing:
-        others = f" (shipped: {', '.join(shipped)})" if shipped else ""
-        raise ValueError("no default separator ships with this hushboard: expected "
-                         + " and ".join(f"hushboard/weights/{m}.safetensors" for m in missing)
-                         + f"{others}; pass the path of a separator's weights file "
-                         "(*.safetensors)")
-
-
 def load_separator(model: str | os.PathLike = "default", *, device: str = "cpu") -> BSRNN:
     """A separator model, ready for inference (eval mode, no gradients).
 
@@ -167,13 +157,16 @@ def load_separator(model: str | os.PathLike = "default", *, device: str = "cpu")
                         f"{type(model).__name__})")
     name = os.fspath(model)
     shipped = shipped_separators()
-    if name == "default":
-        _check_default_ships(shipped)
-        name = DEFAULT_SEPARATOR
     if "+" in name and not os.path.isfile(name):
-        raise ValueError(f"{os.fspath(model)!r} is a bag of separators ({name}); load it with "
-                         "load_separators")
-    if name in shipped:
+        raise ValueError(f"{name!r} is a bag of separators; load it with load_separators")
+    if name == "default":
+        if DEFAULT_SEPARATOR not in shipped:
+            others = f" (shipped: {', '.join(shipped)})" if shipped else ""
+            raise ValueError(f"no default separator ships with this hushboard: expected "
+                             f"hushboard/weights/{DEFAULT_SEPARATOR}.safetensors{others}; pass "
+                             "the path of a separator's weights file (*.safetensors)")
+        path = shipped[DEFAULT_SEPARATOR]
+    elif name in shipped:
         path = shipped[name]
     elif os.path.isfile(name) or name.endswith(".safetensors") or os.sep in name:
         path = name
@@ -199,18 +192,14 @@ def load_separator(model: str | os.PathLike = "default", *, device: str = "cpu")
 
 def bag_parts(model: Any) -> list[Any]:
     """The models of a separator spec: ``"A+B"`` (or ``["A", "B"]``) is a bag, each stem taken
-    from the first of its models that has it; anything else is one model. ``"default"`` is
-    ``DEFAULT_SEPARATOR`` (which may be a bag itself), also inside a bag; an existing file whose
-    name contains ``+`` is one model."""
+    from the first of its models that has it; anything else is one model (``"default"`` among
+    them, also inside a bag). An existing file whose name contains ``+`` is one model."""
     if isinstance(model, (list, tuple)):
         if not model:
             raise ValueError("model: an empty list of separators")
         parts = list(model)
     elif isinstance(model, (str, os.PathLike)):
         name = os.fspath(model)
-        if name == "default":
-            _check_default_ships(shipped_separators())
-            name = DEFAULT_SEPARATOR
         parts = [name] if os.path.isfile(name) or "+" not in name else name.split("+")
     else:
         parts = [model]
