@@ -192,3 +192,60 @@ def test_init_weights_transfer(tmp_path):
     with pytest.raises(ValueError, match="NaN or Inf"):
         init_weights(BSRNN("bsrnn-speech-48k-lite"), tmp_path / "nan.safetensors")
     assert all(torch.equal(before[k], v) for k, v in dst.state_dict().items())
+
+
+@pytest.mark.parametrize("preset,rnn", [("bsrnn-speech-16k-lite", "lstm"),
+                                        ("bsrnn-speech-16k-lite", "gru"),
+                                        ("bsrnn-music-44k-lite", "lstm")])
+def test_init_widens_rnns(tmp_path, preset, rnn):
+    """A narrower model's weights start a model with wider RNNs (more ``hidden_size``, all else
+    equal) at exactly the narrower one's function, through the kernels and the torch modules,
+    causal (one-way time RNN) and bidirectional; the new units then learn."""
+    import dataclasses
+
+    from hushboard.models import BSRNN, BSRNN_CONFIGS
+    from hushboard.train.loop import init_weights
+
+    torch.manual_seed(1)
+    base = dataclasses.replace(BSRNN_CONFIGS[preset], rnn=rnn, hidden_size=12, feature_dim=16,
+                               mask_hidden=8, num_layers=2)
+    src = BSRNN(base).eval()
+    with torch.no_grad():
+        for p in src.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    src.save(tmp_path / "src.safetensors")
+    dst = BSRNN(dataclasses.replace(base, hidden_size=19)).eval()
+    note = init_weights(dst, tmp_path / "src.safetensors")
+    assert "widening its RNNs from 12 to 19 units" in note
+    n_in = base.audio_channels
+    x = 0.3 * torch.randn(2, n_in, base.sample_rate // 4) if n_in > 1 else \
+        0.3 * torch.randn(2, base.sample_rate // 4)
+    for kernels in (True, False):
+        src.use_kernels = dst.use_kernels = kernels
+        with torch.no_grad():
+            a, b = src(x), dst(x)
+        assert a.abs().max() > 1e-3
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-4)
+    # the old units' weights are the source's, gate block by gate block
+    gates = 4 if rnn == "lstm" else 3
+    s, d = src.state_dict(), dst.state_dict()
+    for g in range(gates):
+        torch.testing.assert_close(d["layers.1.band_rnn.weight_hh_l0"][g * 19:g * 19 + 12, :12],
+                                   s["layers.1.band_rnn.weight_hh_l0"][g * 12:(g + 1) * 12],
+                                   rtol=0, atol=0)
+    assert torch.count_nonzero(d["layers.0.band_fc.weight"][:, 12:19]) == 0
+    # the new units learn: the output columns for them get a gradient at once
+    dst.train()
+    dst.use_kernels = False
+    dst(x).square().mean().backward()
+    assert dst.layers[0].band_fc.weight.grad[:, 12:19].abs().sum() > 0
+    # anything else changed as well, or a narrower destination: no widening (plain transfer)
+    for cfg in (dataclasses.replace(base, hidden_size=19, feature_dim=20),
+                dataclasses.replace(base, hidden_size=8)):
+        other = BSRNN(cfg)
+        try:
+            note = init_weights(other, tmp_path / "src.safetensors")
+        except ValueError as e:
+            assert "no tensor of matching" in str(e)
+        else:
+            assert "widening" not in note and "by transfer" in note

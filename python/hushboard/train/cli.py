@@ -132,6 +132,8 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", default=None, metavar="FILE",
                    help="start from these weights: a model.safetensors of the same preset (all "
                    "tensors), or of another config of the same model (tensors of matching name "
-                   "and shape are transferred, e.g. BSRNN 16 kHz dual-path layers into 48 kHz)")
+                   "and shape are transferred, e.g. BSRNN 16 kHz dual-path layers into 48 kHz; "
+                   "a BSRNN that differs only in a larger hidden_size starts at the narrower "
+                   "one's exact function, its new RNN units learning from there)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)

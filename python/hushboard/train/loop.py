@@ -128,7 +128,8 @@ def init_weights(model: nn.Module, path: str | os.PathLike) -> str:
     Same config: every tensor is loaded (fine-tuning). Another config of the same model class
     (e.g. a 16 kHz BSRNN into a 48 kHz one of equal width): the tensors whose name and shape
     match are copied (transfer; for BSRNN the dual-path layers) and the rest keep their fresh
-    initialisation; a ``ValueError`` if nothing matches.
+    initialisation; a ``ValueError`` if nothing matches. A BSRNN that differs only in wider
+    RNNs (``hidden_size``) starts at the narrower one's exact function (``_grow_rnn_hidden``).
 
     Returns:
         A one-line note of what was loaded, for the model card.
@@ -144,6 +145,9 @@ def init_weights(model: nn.Module, path: str | os.PathLike) -> str:
         return f"initialised from `{src}` (all tensors)"
     own = model.state_dict()
     tensors = _heads_by_stem(tensors, src_cfg, model.config)
+    grown = _grow_rnn_hidden(tensors, src_cfg, model.config, own)
+    if grown:
+        tensors = grown
     match = {k: v for k, v in tensors.items()
              if k in own and tuple(v.shape) == tuple(own[k].shape)
              and v.is_floating_point() == own[k].is_floating_point()}
@@ -158,6 +162,10 @@ def init_weights(model: nn.Module, path: str | os.PathLike) -> str:
             own[k].copy_(v)
     n_own = sum(v.numel() for v in own.values())
     n_copied = sum(v.numel() for v in match.values())
+    if grown:
+        return (f"initialised from `{src}` by widening its RNNs from {src_cfg.hidden_size} to "
+                f"{model.config.hidden_size} units (the same function at step 0; "
+                f"{len(match)} of {len(own)} tensors from the source)")
     return (f"initialised from `{src}` by transfer: {len(match)} of {len(own)} tensors "
             f"({n_copied:,} of {n_own:,} values) copied, the rest freshly initialised")
 
@@ -180,6 +188,52 @@ def _heads_by_stem(tensors: dict[str, Tensor], src_cfg: Any, dst_cfg: Any) -> di
         i, _, tail = rest.partition(".")
         if i.isdigit() and int(i) < len(src) and src[int(i)] in where:
             out[f"masks.{where[src[int(i)]]}.{tail}"] = v
+    return out
+
+
+def _grow_rnn_hidden(tensors: dict[str, Tensor], src_cfg: Any, dst_cfg: Any,
+                     own: dict[str, Tensor]) -> dict[str, Tensor] | None:
+    """A BSRNN's RNNs widened (``hidden_size`` H to H' > H, everything else equal) so that the
+    wider model computes exactly the narrower one's function at step 0, as zero-initialised
+    residual branches do: each gate's old units keep their weights, the old units' recurrent
+    weights from the new units and the output layers' columns for the new units are zero, and
+    the new units keep their fresh random input and recurrent weights (so they learn once the
+    output columns move off zero, after the first step). None when the configs differ in
+    anything else (the plain transfer by name and shape then applies)."""
+    h0, h1 = getattr(src_cfg, "hidden_size", None), getattr(dst_cfg, "hidden_size", None)
+    if (not isinstance(h0, int) or not isinstance(h1, int) or h1 <= h0
+            or type(src_cfg) is not type(dst_cfg) or getattr(dst_cfg, "rnn", None) not in (
+                "lstm", "gru")
+            or dataclasses.replace(src_cfg, hidden_size=h1) != dst_cfg):
+        return None
+    gates = 4 if dst_cfg.rnn == "lstm" else 3
+    out: dict[str, Tensor] = {}
+    for k, v in tensors.items():
+        if k not in own:
+            continue
+        dst = own[k]
+        if tuple(v.shape) == tuple(dst.shape) and "_rnn." not in k:
+            out[k] = v
+            continue
+        new = dst.detach().clone()
+        leaf = k.rsplit(".", 1)[-1]
+        if "_rnn." in k and leaf.startswith(("weight_ih", "weight_hh", "bias_ih", "bias_hh")):
+            for g in range(gates):  # the gate blocks are stacked along dim 0
+                rows = slice(g * h1, g * h1 + h0)
+                src_rows = v[g * h0:(g + 1) * h0]
+                if leaf.startswith("weight_hh"):
+                    new[rows] = 0.0  # old units ignore the new ones ...
+                    new[rows, :h0] = src_rows  # ... and keep their own recurrence
+                else:
+                    new[rows] = src_rows
+        elif k.endswith("_fc.weight") and v.shape[0] == dst.shape[0]:
+            # (N, D * H) -> (N, D * H'): each direction's old columns, zeros for the new units
+            new.zero_()
+            for d in range(v.shape[1] // h0):
+                new[:, d * h1:d * h1 + h0] = v[:, d * h0:(d + 1) * h0]
+        else:
+            return None
+        out[k] = new
     return out
 
 
