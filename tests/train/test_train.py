@@ -242,10 +242,5 @@ def test_init_widens_rnns(tmp_path, preset, rnn):
     # anything else changed as well, or a narrower destination: no widening (plain transfer)
     for cfg in (dataclasses.replace(base, hidden_size=19, feature_dim=20),
                 dataclasses.replace(base, hidden_size=8)):
-        other = BSRNN(cfg)
-        try:
-            note = init_weights(other, tmp_path / "src.safetensors")
-        except ValueError as e:
-            assert "no tensor of matching" in str(e)
-        else:
-            assert "widening" not in note and "by transfer" in note
+        note = init_weights(BSRNN(cfg), tmp_path / "src.safetensors")
+        assert "widening" not in note and "by transfer" in note

@@ -212,7 +212,7 @@ def _grow_rnn_hidden(tensors: dict[str, Tensor], src_cfg: Any, dst_cfg: Any,
         if k not in own:
             continue
         dst = own[k]
-        if tuple(v.shape) == tuple(dst.shape) and "_rnn." not in k:
+        if tuple(v.shape) == tuple(dst.shape):  # (no RNN tensor: they all grow)
             out[k] = v
             continue
         new = dst.detach().clone()
