@@ -194,19 +194,17 @@ def test_init_weights_transfer(tmp_path):
     assert all(torch.equal(before[k], v) for k, v in dst.state_dict().items())
 
 
-@pytest.mark.parametrize("preset,rnn", [("bsrnn-speech-16k-lite", "lstm"),
-                                        ("bsrnn-speech-16k-lite", "gru"),
-                                        ("bsrnn-music-44k-lite", "lstm")])
-def test_init_widens_rnns(tmp_path, preset, rnn):
-    """A narrower model's weights start a model with wider RNNs (more ``hidden_size``, all else
-    equal) at exactly the narrower one's function, through the kernels and the torch modules,
-    causal (one-way time RNN) and bidirectional; the new units then learn."""
+def _grown_from_small(tmp_path, preset, rnn, seed, **bigger):
+    """A small BSRNN of ``preset`` (hidden 12, 2 layers; perturbed weights) saved to
+    ``src.safetensors``, and a model with the ``bigger`` config fields initialised from it,
+    checked to compute the small one's function through the kernels and the torch modules.
+    Returns (base config, small model, grown model, init note, input)."""
     import dataclasses
 
     from hushboard.models import BSRNN, BSRNN_CONFIGS
     from hushboard.train.loop import init_weights
 
-    torch.manual_seed(1)
+    torch.manual_seed(seed)
     base = dataclasses.replace(BSRNN_CONFIGS[preset], rnn=rnn, hidden_size=12, feature_dim=16,
                                mask_hidden=8, num_layers=2)
     src = BSRNN(base).eval()
@@ -214,9 +212,8 @@ def test_init_widens_rnns(tmp_path, preset, rnn):
         for p in src.parameters():
             p.add_(0.1 * torch.randn_like(p))
     src.save(tmp_path / "src.safetensors")
-    dst = BSRNN(dataclasses.replace(base, hidden_size=19)).eval()
+    dst = BSRNN(dataclasses.replace(base, **bigger)).eval()
     note = init_weights(dst, tmp_path / "src.safetensors")
-    assert "widening its RNNs from 12 to 19 units" in note
     n_in = base.audio_channels
     x = 0.3 * torch.randn(2, n_in, base.sample_rate // 4) if n_in > 1 else \
         0.3 * torch.randn(2, base.sample_rate // 4)
@@ -226,6 +223,23 @@ def test_init_widens_rnns(tmp_path, preset, rnn):
             a, b = src(x), dst(x)
         assert a.abs().max() > 1e-3
         torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-4)
+    return base, src, dst, note, x
+
+
+@pytest.mark.parametrize("preset,rnn", [("bsrnn-speech-16k-lite", "lstm"),
+                                        ("bsrnn-speech-16k-lite", "gru"),
+                                        ("bsrnn-music-44k-lite", "lstm")])
+def test_init_widens_rnns(tmp_path, preset, rnn):
+    """A narrower model's weights start a model with wider RNNs (more ``hidden_size``, all else
+    equal) at exactly the narrower one's function, through the kernels and the torch modules,
+    causal (one-way time RNN) and bidirectional; the new units then learn."""
+    import dataclasses
+
+    from hushboard.models import BSRNN
+    from hushboard.train.loop import init_weights
+
+    base, src, dst, note, x = _grown_from_small(tmp_path, preset, rnn, 1, hidden_size=19)
+    assert "widening its RNNs from 12 to 19 units" in note
     # the old units' weights are the source's, gate block by gate block
     gates = 4 if rnn == "lstm" else 3
     s, d = src.state_dict(), dst.state_dict()
@@ -244,3 +258,41 @@ def test_init_widens_rnns(tmp_path, preset, rnn):
                 dataclasses.replace(base, hidden_size=8)):
         note = init_weights(BSRNN(cfg), tmp_path / "src.safetensors")
         assert "widening" not in note and "by transfer" in note
+
+
+@pytest.mark.parametrize("preset,rnn,hidden", [("bsrnn-speech-16k-lite", "lstm", 12),
+                                               ("bsrnn-speech-16k-lite", "gru", 17),
+                                               ("bsrnn-music-44k-lite", "lstm", 12),
+                                               ("bsrnn-music-44k-lite", "lstm", 19)])
+def test_init_deepens(tmp_path, preset, rnn, hidden):
+    """A model's weights start one with more dual-path layers (and, at once, wider RNNs when
+    ``hidden`` grows) at exactly its function: the source's layers first, the new ones last as
+    identities (zero residual output layers) whose RNNs then learn; causal and bidirectional,
+    through the kernels and the torch modules."""
+    import dataclasses
+
+    from hushboard.models import BSRNN
+    from hushboard.train.loop import init_weights
+
+    base, src, dst, note, x = _grown_from_small(tmp_path, preset, rnn, 2, num_layers=3,
+                                                hidden_size=hidden)
+    assert "deepening it from 2 to 3 dual-path layers" in note
+    assert ("widening its RNNs from 12 to 19 units" in note) == (hidden == 19)
+    s, d = src.state_dict(), dst.state_dict()
+    for k in ("band_split.weight", "masks.0.w2", "layers.1.time_norm.weight"):
+        assert torch.equal(d[k], s[k])
+    for k in ("time_fc.weight", "time_fc.bias", "band_fc.weight", "band_fc.bias"):
+        assert torch.count_nonzero(d[f"layers.2.{k}"]) == 0
+    # the new layer's RNNs are fresh (not zero), and its output layers learn at once
+    assert d["layers.2.band_rnn.weight_ih_l0"].abs().sum() > 0
+    dst.train()
+    dst.use_kernels = False
+    dst(x).square().mean().backward()
+    assert dst.layers[2].time_fc.weight.grad.abs().sum() > 0
+    assert dst.layers[2].band_fc.weight.grad.abs().sum() > 0
+    # a shallower destination, or another change beside the depth: no growth (plain transfer)
+    for cfg in (dataclasses.replace(base, num_layers=1),
+                dataclasses.replace(base, num_layers=3, mask_hidden=9),
+                dataclasses.replace(base, num_layers=3, hidden_size=8)):
+        note = init_weights(BSRNN(cfg), tmp_path / "src.safetensors")
+        assert "deepening" not in note and "by transfer" in note

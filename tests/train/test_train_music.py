@@ -237,3 +237,75 @@ def test_validation_gain_skips_items_where_a_stem_is_the_whole_mix():
     # the uSDR itself still counts the instrumental item's accompaniment (half the mix: 6 dB)
     assert both["valid_usdr_accompaniment"] == pytest.approx(
         (one["valid_usdr_accompaniment"] + 6.0206) / 2, abs=1e-3)
+
+
+def test_arch_overrides_config_and_cli():
+    from hushboard.cli import main
+    from hushboard.train.cli import parse_arch
+
+    assert parse_arch("num_layers=6, hidden_size=96") == {"num_layers": 6, "hidden_size": 96}
+    assert parse_arch("eps=1e-6,causal=true,rnn=gru") == {"eps": 1e-6, "causal": True,
+                                                          "rnn": "gru"}
+    for text, msg in (("num_layers", "FIELD=VALUE"), ("=3", "FIELD=VALUE"),
+                      ("num_layers=", "FIELD=VALUE"), ("a=1,a=2", "given twice")):
+        with pytest.raises(ValueError, match=msg):
+            parse_arch(text)
+    m = build_model("bsrnn-music-44k-lite", {"num_layers": 3, "hidden_size": 20})
+    assert (m.config.num_layers, m.config.hidden_size, len(m.layers)) == (3, 20, 3)
+    assert m.config.feature_dim == 48 and m.config.stems[0] == "vocals"
+    assert build_model("dccrn-lite", {"rnn_units": 64}).config.rnn_units == 64
+    assert build_model("bsrnn-speech-16k-lite", {"eps": 1}).config.eps == 1.0
+    for arch, err, msg in (({"layers": 6}, ValueError, "no config field 'layers'"),
+                           ({"bands": 3}, ValueError, "'bands' is not a scalar"),
+                           ({"num_layers": 6.0}, TypeError, "num_layers must be of type int"),
+                           ({"num_layers": True}, TypeError, "num_layers must be of type int"),
+                           ({"causal": 1}, TypeError, "causal must be of type bool"),
+                           ({"num_layers": 0}, ValueError, "num_layers must be a positive int"),
+                           ({"rnn": "tcn"}, ValueError, "rnn must be 'lstm' or 'gru'")):
+        with pytest.raises(err, match=msg):
+            TrainConfig(model="bsrnn-music-44k-lite", arch=arch)
+    with pytest.raises(TypeError, match="arch must be a mapping"):
+        TrainConfig(model="bsrnn-music-44k-lite", arch=[("num_layers", 6)])
+    assert TrainConfig(model="bsrnn-music-44k-lite", arch={}).arch is None
+    assert main(["train", "bsrnn-music-44k-lite", "--data", "nowhere", "--out", "nowhere",
+                 "--arch", "num_layers=six"]) == 2
+
+
+def test_arch_run_grows_from_init_and_resumes_only_with_its_arch(tmp_path):
+    """A deeper, wider run started by --init from a smaller preset's weights (the CLI's path:
+    TrainConfig.arch, init) starts at their exact function, records its arch in the card and
+    the checkpoint, exports weights that load without the arch, and refuses to resume under
+    another arch."""
+    from hushboard.models import BSRNN
+
+    data = Stems(2, 0.25, seed=4)
+    small = build_model("bsrnn-music-44k-lite", {"num_layers": 1, "hidden_size": 8}).eval()
+    small.save(tmp_path / "small.safetensors")
+    arch = {"num_layers": 2, "hidden_size": 12}
+    cfg = TrainConfig(model="bsrnn-music-44k-lite", steps=2, batch_size=2, segment_seconds=0.25,
+                      lr=1e-3, warmup_steps=1, valid_every=2, checkpoint_every=2, valid_items=2,
+                      seed=0, mrstft_weight=0.0, arch=dict(arch))
+    grown = build_model(cfg.model, cfg.arch).eval()
+    from hushboard.train.loop import init_weights
+    note = init_weights(grown, tmp_path / "small.safetensors")
+    assert "widening its RNNs from 8 to 12 units and deepening it from 1 to 2" in note
+    mix = torch.from_numpy(data[0][0])
+    with torch.no_grad():
+        torch.testing.assert_close(grown(mix), small(mix), atol=1e-5, rtol=1e-4)
+    out = tmp_path / "run"
+    result = train(cfg, data, data, out, progress=False, init=tmp_path / "small.safetensors")
+    card = (out / "MODEL_CARD.md").read_text()
+    assert card.startswith("# bsrnn-music-44k-lite (num_layers=2,hidden_size=12)")
+    assert "deepening it from 1 to 2 dual-path layers" in card
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["config"]["arch"] == arch
+    loaded = BSRNN.load(result["weights"])
+    assert (loaded.config.num_layers, loaded.config.hidden_size) == (2, 12)
+    cfg4 = TrainConfig(model="bsrnn-music-44k-lite", steps=4, batch_size=2,
+                       segment_seconds=0.25, lr=1e-3, warmup_steps=1, valid_every=2,
+                       checkpoint_every=2, valid_items=2, seed=0, mrstft_weight=0.0,
+                       arch={"num_layers": 3, "hidden_size": 12})
+    with pytest.raises(ValueError, match="--arch num_layers=2,hidden_size=12, not "
+                                         "num_layers=3,hidden_size=12"):
+        train(cfg4, data, data, out, resume=True, progress=False)
+    cfg4 = TrainConfig(**{**cfg4.__dict__, "arch": dict(arch)})
+    assert train(cfg4, data, data, out, resume=True, progress=False)["step"] == 4

@@ -13,7 +13,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from hushboard.data.mix import MixDataset
     from hushboard.train.loop import TrainConfig, build_model, is_separator, train
 
-    model = build_model(args.preset)
+    arch = parse_arch(args.arch) if args.arch is not None else None
+    model = build_model(args.preset, arch)
     stem_weights = None
     if args.stem_weights is not None:
         if not is_separator(model):
@@ -25,7 +26,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       valid_every=args.valid_every, checkpoint_every=args.checkpoint_every,
                       valid_items=args.valid_items, seed=args.seed, device=args.device,
                       num_workers=args.workers, mrstft_weight=args.mrstft_weight,
-                      stem_weights=stem_weights)
+                      stem_weights=stem_weights, arch=arch)
     if is_separator(model):
         return _train_separator(args, cfg, model)
     sr = model.config.sample_rate
@@ -45,6 +46,30 @@ def _cmd_train(args: argparse.Namespace) -> int:
           f"(gain {result.get('valid_si_snr_gain', float('nan')):+.2f} dB); wrote "
           f"{result['weights']} and {result['card']}", file=sys.stderr)
     return 0
+
+
+def parse_arch(text: str) -> dict[str, int | float | bool | str]:
+    """``"num_layers=6,hidden_size=96"`` -> ``{"num_layers": 6, "hidden_size": 96}``: integers,
+    then numbers, then true/false, else strings (``build_model`` checks them against the
+    preset's fields)."""
+    arch: dict[str, int | float | bool | str] = {}
+    for item in text.split(","):
+        name, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not name or not value:
+            raise ValueError(f"--arch: expected FIELD=VALUE items, e.g. num_layers=6 (got "
+                             f"{item.strip()!r})")
+        if name in arch:
+            raise ValueError(f"--arch: {name} is given twice")
+        parsed: int | float | bool | str
+        try:
+            parsed = int(value)
+        except ValueError:
+            try:
+                parsed = float(value)
+            except ValueError:
+                parsed = {"true": True, "false": False}.get(value.lower(), value)
+        arch[name] = parsed
+    return arch
 
 
 def parse_stem_weights(text: str, stems: tuple[str, ...]) -> tuple[float, ...]:
@@ -127,13 +152,19 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stem-weights", default=None, metavar="STEM=W,...",
                    help="music separators: weights of the stems' SDR terms in the loss, e.g. "
                    "vocals=2,other=1.5 (unnamed stems 1; default all equal)")
+    p.add_argument("--arch", default=None, metavar="FIELD=VALUE,...",
+                   help="change the preset's architecture, e.g. num_layers=6,hidden_size=96 "
+                   "(any number, string or flag field of its config); with --init from the "
+                   "preset's weights, a BSRNN with more layers and/or wider RNNs starts at their "
+                   "exact function")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--init", default=None, metavar="FILE",
                    help="start from these weights: a model.safetensors of the same preset (all "
                    "tensors), or of another config of the same model (tensors of matching name "
                    "and shape are transferred, e.g. BSRNN 16 kHz dual-path layers into 48 kHz; "
-                   "a BSRNN that differs only in a larger hidden_size starts at the narrower "
-                   "one's exact function, its new RNN units learning from there)")
+                   "a BSRNN that differs only in a larger hidden_size and/or num_layers "
+                   "starts at the smaller one's exact function, its new RNN units and layers "
+                   "learning from there)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)

@@ -22,7 +22,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ class TrainConfig:
 
     Attributes:
         model: a preset name of ``hushboard.models.CONFIGS`` (DCCRN) or ``BSRNN_CONFIGS``.
+        arch: overrides of scalar fields of the preset's config (``build_model``), e.g.
+            ``{"num_layers": 6}``; ``None``: the preset as it is.
         steps: optimiser steps in total.
         batch_size: mixtures per step.
         segment_seconds: length of each training mixture.
@@ -75,6 +77,7 @@ class TrainConfig:
     device: str = "auto"
     num_workers: int = 0
     stem_weights: tuple[float, ...] | None = None
+    arch: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "valid_every", "checkpoint_every", "valid_items"):
@@ -91,7 +94,13 @@ class TrainConfig:
             raise ValueError(f"segment_seconds must be > 0 (got {self.segment_seconds})")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda' (got {self.device!r})")
-        model = build_model(self.model)  # unknown preset: ValueError now, not after the data loads
+        if self.arch is not None:
+            if not isinstance(self.arch, Mapping):
+                raise TypeError(f"arch must be a mapping of config fields to values (got "
+                                f"{type(self.arch).__name__})")
+            self.arch = dict(self.arch) or None
+        # an unknown preset or a bad arch: ValueError now, not after the data loads
+        model = build_model(self.model, self.arch)
         if self.stem_weights is not None:
             if not is_separator(model):
                 raise ValueError(f"stem_weights apply to music separators, not {self.model!r}")
@@ -105,16 +114,51 @@ class TrainConfig:
             self.stem_weights = tuple(float(x) for x in w)
 
 
-def build_model(preset: str) -> nn.Module:
-    """A fresh model of a DCCRN or BSRNN preset."""
+def build_model(preset: str, arch: Mapping[str, Any] | None = None) -> nn.Module:
+    """A fresh model of a DCCRN or BSRNN preset; ``arch`` overrides scalar fields of the
+    preset's config (e.g. ``{"num_layers": 6, "hidden_size": 96}``), each with a value of the
+    field's type, checked by the config."""
     from hushboard.models import BSRNN, BSRNN_CONFIGS, CONFIGS, DCCRN
 
     if preset in CONFIGS:
-        return DCCRN(preset)
+        return DCCRN(arch_config(CONFIGS[preset], arch, preset))
     if preset in BSRNN_CONFIGS:
-        return BSRNN(preset)
+        return BSRNN(arch_config(BSRNN_CONFIGS[preset], arch, preset))
     raise ValueError(f"unknown model preset {preset!r}; available: "
                      f"{', '.join([*CONFIGS, *BSRNN_CONFIGS])}")
+
+
+def arch_config(config: Any, arch: Mapping[str, Any] | None, preset: str = "the preset") -> Any:
+    """``config`` with the scalar fields named in ``arch`` replaced (ValueError/TypeError naming
+    the field for an unknown or non-scalar field, a value of another type, or one the config
+    rejects)."""
+    if not arch:
+        return config
+    if not isinstance(arch, Mapping):
+        raise TypeError(f"arch must be a mapping of config fields to values (got "
+                        f"{type(arch).__name__})")
+    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    for name, value in arch.items():
+        if name not in fields:
+            raise ValueError(f"arch: {preset} has no config field {name!r}; fields: "
+                             f"{', '.join(fields)}")
+        old = fields[name]
+        if not isinstance(old, (bool, int, float, str)):
+            raise ValueError(f"arch: {name!r} is not a scalar field of {preset} (it holds "
+                             f"{old!r}); only numbers, strings and flags can be set")
+        ok = (isinstance(value, bool) if isinstance(old, bool) else
+              isinstance(value, int) and not isinstance(value, bool) if isinstance(old, int) else
+              isinstance(value, (int, float)) and not isinstance(value, bool)
+              if isinstance(old, float) else isinstance(value, str))
+        if not ok:
+            raise TypeError(f"arch: {name} must be of type {type(old).__name__}, as {preset}'s "
+                            f"{old!r} (got {value!r})")
+    return dataclasses.replace(config, **{k: (float(v) if isinstance(fields[k], float) else v)
+                                          for k, v in arch.items()})
+
+
+def _arch_text(arch: Mapping[str, Any] | None) -> str:
+    return ",".join(f"{k}={v}" for k, v in arch.items()) if arch else "(none)"
 
 
 def is_separator(model: nn.Module) -> bool:
@@ -129,7 +173,8 @@ def init_weights(model: nn.Module, path: str | os.PathLike) -> str:
     (e.g. a 16 kHz BSRNN into a 48 kHz one of equal width): the tensors whose name and shape
     match are copied (transfer; for BSRNN the dual-path layers) and the rest keep their fresh
     initialisation; a ``ValueError`` if nothing matches. A BSRNN that differs only in wider
-    RNNs (``hidden_size``) starts at the narrower one's exact function (``_grow_rnn_hidden``).
+    RNNs (``hidden_size``) and/or more dual-path layers (``num_layers``) starts at the smaller
+    one's exact function (``_grow_bsrnn``).
 
     Returns:
         A one-line note of what was loaded, for the model card.
@@ -145,7 +190,7 @@ def init_weights(model: nn.Module, path: str | os.PathLike) -> str:
         return f"initialised from `{src}` (all tensors)"
     own = model.state_dict()
     tensors = _heads_by_stem(tensors, src_cfg, model.config)
-    grown = _grow_rnn_hidden(tensors, src_cfg, model.config, own)
+    grown = _grow_bsrnn(tensors, src_cfg, model.config, own)
     if grown:
         tensors = grown
     match = {k: v for k, v in tensors.items()
@@ -163,9 +208,15 @@ def init_weights(model: nn.Module, path: str | os.PathLike) -> str:
     n_own = sum(v.numel() for v in own.values())
     n_copied = sum(v.numel() for v in match.values())
     if grown:
-        return (f"initialised from `{src}` by widening its RNNs from {src_cfg.hidden_size} to "
-                f"{model.config.hidden_size} units (the same function at step 0; "
-                f"{len(match)} of {len(own)} tensors from the source)")
+        how = []
+        if model.config.hidden_size != src_cfg.hidden_size:
+            how.append(f"widening its RNNs from {src_cfg.hidden_size} to "
+                       f"{model.config.hidden_size} units")
+        if model.config.num_layers != src_cfg.num_layers:
+            how.append(f"deepening it from {src_cfg.num_layers} to {model.config.num_layers} "
+                       f"dual-path layers (the new ones last, as identities)")
+        return (f"initialised from `{src}` by {' and '.join(how)} (the same function at step "
+                f"0; {len(match)} of {len(own)} tensors from the source)")
     return (f"initialised from `{src}` by transfer: {len(match)} of {len(own)} tensors "
             f"({n_copied:,} of {n_own:,} values) copied, the rest freshly initialised")
 
@@ -188,6 +239,43 @@ def _heads_by_stem(tensors: dict[str, Tensor], src_cfg: Any, dst_cfg: Any) -> di
         i, _, tail = rest.partition(".")
         if i.isdigit() and int(i) < len(src) and src[int(i)] in where:
             out[f"masks.{where[src[int(i)]]}.{tail}"] = v
+    return out
+
+
+def _grow_bsrnn(tensors: dict[str, Tensor], src_cfg: Any, dst_cfg: Any,
+                own: dict[str, Tensor]) -> dict[str, Tensor] | None:
+    """A BSRNN grown (wider RNNs, ``hidden_size`` H to H' >= H, and/or more dual-path layers,
+    ``num_layers`` L to L' >= L; everything else equal) so that it computes exactly the smaller
+    one's function at step 0. Wider RNNs: ``_grow_rnn_hidden``. More layers: layers 0 to L - 1
+    are the source's, and the new ones come last, each an identity at first (its two residual
+    branches' output layers, ``time_fc`` and ``band_fc``, are zero, weights and biases, as in
+    zero-initialised residual branches), with fresh norms and RNNs that learn once those output
+    layers move off zero, after the first step. None when the configs differ in anything else,
+    or the destination is smaller (the plain transfer by name and shape then applies)."""
+    if type(src_cfg) is not type(dst_cfg) or not dataclasses.is_dataclass(dst_cfg):
+        return None
+    h0, h1 = getattr(src_cfg, "hidden_size", None), getattr(dst_cfg, "hidden_size", None)
+    l0, l1 = getattr(src_cfg, "num_layers", None), getattr(dst_cfg, "num_layers", None)
+    if (not all(isinstance(v, int) for v in (h0, h1, l0, l1)) or h1 < h0 or l1 < l0
+            or (h1, l1) == (h0, l0) or getattr(dst_cfg, "rnn", None) not in ("lstm", "gru")
+            or dataclasses.replace(src_cfg, hidden_size=h1, num_layers=l1) != dst_cfg):
+        return None
+    if h1 > h0:
+        out = _grow_rnn_hidden(tensors, dataclasses.replace(src_cfg, num_layers=l1), dst_cfg,
+                               own)
+        if out is None:
+            return None
+    else:
+        out = {k: v for k, v in tensors.items() if k in own}
+    for k, dst in own.items():
+        head, _, rest = k.partition(".")
+        layer = rest.partition(".")[0]
+        if head != "layers" or not layer.isdigit() or int(layer) < l0:
+            continue
+        new = dst.detach().clone()
+        if "_fc." in k:
+            new.zero_()
+        out[k] = new
     return out
 
 
@@ -379,7 +467,7 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
     ckpt_path = out / "checkpoint.pt"
     device = _device(cfg.device)
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model).to(device).train()
+    model = build_model(cfg.model, cfg.arch).to(device).train()
     init_note = ""
     if init is not None and not resume:
         init_note = init_weights(model, init)
@@ -393,6 +481,10 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
         if ck["config"]["model"] != cfg.model:
             raise ValueError(f"--resume: the checkpoint trains {ck['config']['model']!r}, not "
                              f"{cfg.model!r}")
+        if (ck["config"].get("arch") or None) != cfg.arch:
+            raise ValueError(f"--resume: the checkpoint trains {cfg.model!r} with --arch "
+                             f"{_arch_text(ck['config'].get('arch'))}, not "
+                             f"{_arch_text(cfg.arch)}")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         step = int(ck["step"])
@@ -527,7 +619,7 @@ def write_card(model: nn.Module, cfg: TrainConfig, out: Path, metrics: dict[str,
     mcfg = model.config
     latency_ms = (mcfg.n_fft - 1) / mcfg.sample_rate * 1e3
     lines = [
-        f"# {cfg.model}", "",
+        f"# {cfg.model}" + (f" ({_arch_text(cfg.arch)})" if cfg.arch else ""), "",
         f"- architecture: {type(model).__name__}, config `{json.dumps(mcfg.to_dict())}`",
         f"- parameters: {model.num_parameters():,}",
         f"- MACs per second of audio: {model.macs_per_second() / 1e9:.3f} G",
