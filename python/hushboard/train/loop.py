@@ -94,13 +94,10 @@ class TrainConfig:
             raise ValueError(f"segment_seconds must be > 0 (got {self.segment_seconds})")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda' (got {self.device!r})")
-        if self.arch is not None:
-            if not isinstance(self.arch, Mapping):
-                raise TypeError(f"arch must be a mapping of config fields to values (got "
-                                f"{type(self.arch).__name__})")
-            self.arch = dict(self.arch) or None
-        # an unknown preset or a bad arch: ValueError now, not after the data loads
+        # an unknown preset or a bad arch: an error now, not after the data loads
         model = build_model(self.model, self.arch)
+        if self.arch is not None:
+            self.arch = dict(self.arch) or None
         if self.stem_weights is not None:
             if not is_separator(model):
                 raise ValueError(f"stem_weights apply to music separators, not {self.model!r}")
@@ -132,11 +129,13 @@ def arch_config(config: Any, arch: Mapping[str, Any] | None, preset: str = "the 
     """``config`` with the scalar fields named in ``arch`` replaced (ValueError/TypeError naming
     the field for an unknown or non-scalar field, a value of another type, or one the config
     rejects)."""
-    if not arch:
+    if arch is None:
         return config
     if not isinstance(arch, Mapping):
         raise TypeError(f"arch must be a mapping of config fields to values (got "
                         f"{type(arch).__name__})")
+    if not arch:
+        return config
     fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
     for name, value in arch.items():
         if name not in fields:
@@ -252,7 +251,7 @@ def _grow_bsrnn(tensors: dict[str, Tensor], src_cfg: Any, dst_cfg: Any,
     zero-initialised residual branches), with fresh norms and RNNs that learn once those output
     layers move off zero, after the first step. None when the configs differ in anything else,
     or the destination is smaller (the plain transfer by name and shape then applies)."""
-    if type(src_cfg) is not type(dst_cfg) or not dataclasses.is_dataclass(dst_cfg):
+    if type(src_cfg) is not type(dst_cfg):
         return None
     h0, h1 = getattr(src_cfg, "hidden_size", None), getattr(dst_cfg, "hidden_size", None)
     l0, l1 = getattr(src_cfg, "num_layers", None), getattr(dst_cfg, "num_layers", None)
@@ -261,8 +260,7 @@ def _grow_bsrnn(tensors: dict[str, Tensor], src_cfg: Any, dst_cfg: Any,
             or dataclasses.replace(src_cfg, hidden_size=h1, num_layers=l1) != dst_cfg):
         return None
     if h1 > h0:
-        out = _grow_rnn_hidden(tensors, dataclasses.replace(src_cfg, num_layers=l1), dst_cfg,
-                               own)
+        out = _grow_rnn_hidden(tensors, h0, h1, 4 if dst_cfg.rnn == "lstm" else 3, own)
         if out is None:
             return None
     else:
@@ -279,22 +277,15 @@ def _grow_bsrnn(tensors: dict[str, Tensor], src_cfg: Any, dst_cfg: Any,
     return out
 
 
-def _grow_rnn_hidden(tensors: dict[str, Tensor], src_cfg: Any, dst_cfg: Any,
+def _grow_rnn_hidden(tensors: dict[str, Tensor], h0: int, h1: int, gates: int,
                      own: dict[str, Tensor]) -> dict[str, Tensor] | None:
-    """A BSRNN's RNNs widened (``hidden_size`` H to H' > H, everything else equal) so that the
-    wider model computes exactly the narrower one's function at step 0, as zero-initialised
-    residual branches do: each gate's old units keep their weights, the old units' recurrent
-    weights from the new units and the output layers' columns for the new units are zero, and
-    the new units keep their fresh random input and recurrent weights (so they learn once the
-    output columns move off zero, after the first step). None when the configs differ in
-    anything else (the plain transfer by name and shape then applies)."""
-    h0, h1 = getattr(src_cfg, "hidden_size", None), getattr(dst_cfg, "hidden_size", None)
-    if (not isinstance(h0, int) or not isinstance(h1, int) or h1 <= h0
-            or type(src_cfg) is not type(dst_cfg) or getattr(dst_cfg, "rnn", None) not in (
-                "lstm", "gru")
-            or dataclasses.replace(src_cfg, hidden_size=h1) != dst_cfg):
-        return None
-    gates = 4 if dst_cfg.rnn == "lstm" else 3
+    """The source's tensors for a BSRNN whose RNNs are wider (``hidden_size`` h0 to h1 > h0,
+    ``gates`` 4 for LSTM, 3 for GRU), so that it computes exactly the narrower one's function
+    at step 0, as zero-initialised residual branches do: each gate's old units keep their
+    weights, the old units' recurrent weights from the new units and the output layers'
+    columns for the new units are zero, and the new units keep their fresh random input and
+    recurrent weights (so they learn once the output columns move off zero, after the first
+    step). None for a tensor of unexpected shape."""
     out: dict[str, Tensor] = {}
     for k, v in tensors.items():
         if k not in own:
