@@ -269,8 +269,10 @@ def _check_audio(audio: Any) -> np.ndarray:
                          f"{audio.shape})")
     a = audio[None] if audio.ndim == 1 else audio
     if a.shape[0] not in (1, 2):
+        hint = ("; transpose (samples, channels) audio" if a.shape[1] in (1, 2)
+                else "; mix it down to mono or stereo first")
         raise ValueError(f"audio must have 1 or 2 channels as (channels, samples) (got shape "
-                         f"{audio.shape}; transpose (samples, channels) audio)")
+                         f"{audio.shape}{hint})")
     if a.shape[1] == 0:
         raise ValueError(f"audio is empty (shape {audio.shape})")
     if not np.isfinite(a).all():
