@@ -69,6 +69,82 @@ def test_losses():
         sdr_loss(ref, ref[..., :10], 1.0)
 
 
+def _floor_reference(estimate, reference, mix, floor):
+    """separation_loss without MR-STFT or weights, in float64 from its documented formula."""
+    est, ref, mx = (t.double() for t in (estimate, reference, mix))
+    e = mx.pow(2).sum((-2, -1))[:, None] * 0.1 / ref.shape[1] + 1e-8
+    energy = ref.pow(2).sum((-2, -1))
+    if floor == "fade":
+        e = e * (e / (e + energy)) ** 2 + 1e-3 * energy
+    sdr = 10 * torch.log10((energy + e) / ((ref - est).pow(2).sum((-2, -1)) + e))
+    return -sdr.mean()
+
+
+def test_fading_floor_keeps_silence_and_lifts_the_cap():
+    g = torch.Generator().manual_seed(3)
+    ref = torch.randn(3, 4, 2, 1531, generator=g) * torch.tensor([1.0, 0.5, 0.2, 0.05])[:, None, None]
+    ref[0, 1] = 0.0  # a silent stem
+    ref[2, 3] = 0.0
+    mix = ref.sum(1)
+    est = ref + 0.05 * torch.randn(ref.shape, generator=g)
+    for floor in ("mix", "fade"):  # random data, odd length, batch: against the float64 formula
+        torch.testing.assert_close(separation_loss(est, ref, mix, 0.0, floor=floor).double(),
+                                   _floor_reference(est, ref, mix, floor), rtol=1e-5, atol=1e-5)
+    # a silent stem costs the same leak under both floors
+    one = (slice(0, 1), slice(1, 2))
+    leak_mix = separation_loss(est[one], ref[one], mix[:1], 0.0, floor="mix")
+    leak_fade = separation_loss(est[one], ref[one], mix[:1], 0.0, floor="fade")
+    assert float(leak_fade) == pytest.approx(float(leak_mix), rel=1e-6)
+    assert float(leak_mix) > 0.1
+    # a perfect estimate of four equal stems (each a quarter of the mix's energy E, floor
+    # E / 40): the "mix" floor caps the reward at 10.4 dB, the fading one at 27.4 dB
+    quarter = torch.randn(2, 4, 2, 4096, generator=g)
+    qmix = quarter.sum(1)
+    assert -10.7 < float(separation_loss(quarter, quarter, qmix, 0.0, floor="mix")) < -10.1
+    eps = 0.1 * (1 / 11) ** 2 + 1e-3  # relative to the stem's energy
+    assert float(separation_loss(quarter, quarter, qmix, 0.0, floor="fade")) == pytest.approx(
+        -10 * np.log10(1 + 1 / eps), abs=0.3)
+    # the gradient on a playing stem at 10 dB SDR is no longer damped by error / (error + eps)
+    x = (quarter + 0.3 * torch.randn(quarter.shape, generator=g)).requires_grad_(True)
+    grads = {}
+    for floor in ("mix", "fade"):
+        x.grad = None
+        separation_loss(x, quarter, qmix, 0.0, floor=floor).backward()
+        grads[floor] = float(x.grad.norm())
+    assert grads["fade"] > 1.5 * grads["mix"]
+    with pytest.raises(ValueError, match="floor must be one of"):
+        separation_loss(est, ref, mix, 0.0, floor="none")
+
+
+def test_sdr_floor_config_cli_and_record(tmp_path):
+    from hushboard.cli import main
+
+    with pytest.raises(ValueError, match="sdr_floor must be one of"):
+        TrainConfig(model="bsrnn-music-44k-lite", sdr_floor="zero")
+    with pytest.raises(ValueError, match="sdr_floor applies to music separators"):
+        TrainConfig(model="bsrnn-speech-16k-lite", sdr_floor="fade")
+    assert main(["train", "bsrnn-speech-16k-lite", "--data", "nowhere", "--out", "nowhere",
+                 "--sdr-floor", "fade"]) == 2
+    data = Stems(2, 0.25, seed=4)
+    cfg = TrainConfig(model="bsrnn-music-44k-lite", steps=2, batch_size=2, segment_seconds=0.25,
+                      lr=1e-3, warmup_steps=1, valid_every=2, checkpoint_every=2, valid_items=2,
+                      seed=0, mrstft_weight=0.0, sdr_floor="fade")
+    result = train(cfg, data, data, tmp_path, progress=False)
+    assert "SDR floor 'fade'" in (tmp_path / "MODEL_CARD.md").read_text()
+    ck = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert ck["config"]["sdr_floor"] == "fade"
+    # the logged validation loss is the one under the run's floor
+    from hushboard.train.loop import _collate
+
+    model = build_model("bsrnn-music-44k-lite")
+    model.load_state_dict(ck["model"])
+    batch = [_collate([data[0], data[1]])]
+    fade = evaluate(model, batch, torch.device("cpu"), 0.0, sdr_floor="fade")
+    plain = evaluate(model, batch, torch.device("cpu"), 0.0)
+    assert result["valid_loss"] == pytest.approx(fade["valid_loss"], abs=1e-5)
+    assert fade["valid_usdr"] == pytest.approx(plain["valid_usdr"], abs=1e-9)
+
+
 def test_tiny_separator_run_lowers_loss_and_exports(tmp_path):
     from hushboard.models import BSRNN
 

@@ -20,13 +20,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if not is_separator(model):
             raise ValueError(f"--stem-weights applies to music separators, not {args.preset!r}")
         stem_weights = parse_stem_weights(args.stem_weights, model.config.stems)
+    if args.sdr_floor != "mix" and not is_separator(model):
+        raise ValueError(f"--sdr-floor applies to music separators, not {args.preset!r}")
     cfg = TrainConfig(model=args.preset, steps=args.steps, batch_size=args.batch_size,
                       segment_seconds=args.segment_seconds, lr=args.lr,
                       warmup_steps=min(args.warmup_steps, args.steps),
                       valid_every=args.valid_every, checkpoint_every=args.checkpoint_every,
                       valid_items=args.valid_items, seed=args.seed, device=args.device,
                       num_workers=args.workers, mrstft_weight=args.mrstft_weight,
-                      stem_weights=stem_weights, arch=arch)
+                      stem_weights=stem_weights, arch=arch, sdr_floor=args.sdr_floor)
     if is_separator(model):
         return _train_separator(args, cfg, model)
     sr = model.config.sample_rate
@@ -152,6 +154,11 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stem-weights", default=None, metavar="STEM=W,...",
                    help="music separators: weights of the stems' SDR terms in the loss, e.g. "
                    "vocals=2,other=1.5 (unnamed stems 1; default all equal)")
+    p.add_argument("--sdr-floor", choices=("mix", "fade"), default="mix",
+                   help="music separators: the SDR loss's floor: 'mix' (the mix's energy 10 dB "
+                   "down, for every stem; caps what the loss rewards at about 10 dB) or 'fade' "
+                   "(that floor for silent stems, fading out as a stem plays: a cap of 27 dB "
+                   "for such a stem; default mix)")
     p.add_argument("--arch", default=None, metavar="FIELD=VALUE,...",
                    help="change the preset's architecture, e.g. num_layers=6,hidden_size=96 "
                    "(any number, string or flag field of its config); with --init from the "

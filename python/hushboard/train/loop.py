@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from hushboard.train.losses import denoise_loss, separation_loss, si_snr_loss
+from hushboard.train.losses import SDR_FLOORS, denoise_loss, separation_loss, si_snr_loss
 
 __all__ = ["TrainConfig", "build_model", "init_weights", "is_separator", "train"]
 
@@ -53,6 +53,9 @@ class TrainConfig:
         mrstft_weight: weight of the multi-resolution STFT loss beside SI-SNR.
         stem_weights: separators only: one positive weight per stem (the model's stem order)
             for the per-stem SDR terms of the loss; ``None``: all equal.
+        sdr_floor: separators only: the SDR loss's floor, ``"mix"`` (the mix's energy 10 dB
+            down, for every stem) or ``"fade"`` (that floor for silent stems, fading out for
+            playing ones), see :func:`hushboard.train.losses.separation_loss`.
         valid_every, checkpoint_every: in steps.
         valid_items: mixtures in the fixed validation set.
         seed: seeds the model initialisation, the batch order and the mixtures.
@@ -78,6 +81,7 @@ class TrainConfig:
     num_workers: int = 0
     stem_weights: tuple[float, ...] | None = None
     arch: dict[str, Any] | None = None
+    sdr_floor: str = "mix"
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "valid_every", "checkpoint_every", "valid_items"):
@@ -98,6 +102,10 @@ class TrainConfig:
         model = build_model(self.model, self.arch)
         if self.arch is not None:
             self.arch = dict(self.arch) or None
+        if self.sdr_floor not in SDR_FLOORS:
+            raise ValueError(f"sdr_floor must be one of {SDR_FLOORS} (got {self.sdr_floor!r})")
+        if self.sdr_floor != "mix" and not is_separator(model):
+            raise ValueError(f"sdr_floor applies to music separators, not {self.model!r}")
         if self.stem_weights is not None:
             if not is_separator(model):
                 raise ValueError(f"stem_weights apply to music separators, not {self.model!r}")
@@ -356,7 +364,8 @@ def _usdr(estimate: Tensor, reference: Tensor) -> Tensor:
 @torch.no_grad()
 def evaluate_separation(model: nn.Module, items: list[tuple[Tensor, Tensor]],
                         device: torch.device, mrstft_weight: float,
-                        stem_weights: tuple[float, ...] | None = None) -> dict[str, float]:
+                        stem_weights: tuple[float, ...] | None = None,
+                        sdr_floor: str = "mix") -> dict[str, float]:
     """Mean loss over the items; uSDR per stem, averaged over the items where that stem plays
     (a stem whose energy in the segment is more than 50 dB under the mix's is silent there:
     its SDR is undefined, as museval skips silent chunks), the mean over stems, and its gain
@@ -377,7 +386,7 @@ def evaluate_separation(model: nn.Module, items: list[tuple[Tensor, Tensor]],
         est = model(mix)
         b = mix.shape[0]
         loss += float(separation_loss(est, ref, mix, mrstft_weight,
-                                      stem_weights=stem_weights)) * b
+                                      stem_weights=stem_weights, floor=sdr_floor)) * b
         energy = mix.pow(2).sum((-2, -1))[:, None]
         plays = (ref.pow(2).sum((-2, -1)) > 1e-5 * energy).double()
         rest = ((mix[:, None] - ref).pow(2).sum((-2, -1)) > 1e-5 * energy).double()
@@ -406,13 +415,13 @@ def log_fields(model: nn.Module) -> list[str]:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, items: list[tuple[Tensor, Tensor]], device: torch.device,
-             mrstft_weight: float, stem_weights: tuple[float, ...] | None = None
-             ) -> dict[str, float]:
+             mrstft_weight: float, stem_weights: tuple[float, ...] | None = None,
+             sdr_floor: str = "mix") -> dict[str, float]:
     """Mean loss, SI-SNR of the output and of the noisy input over fixed (noisy, clean)
     batches (for a separator: :func:`evaluate_separation`, its loss weighted by
-    ``stem_weights``)."""
+    ``stem_weights`` and with the ``sdr_floor``)."""
     if is_separator(model):
-        return evaluate_separation(model, items, device, mrstft_weight, stem_weights)
+        return evaluate_separation(model, items, device, mrstft_weight, stem_weights, sdr_floor)
     was_training = model.training
     model.eval()
     loss = out_snr = in_snr = 0.0
@@ -521,7 +530,7 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
                 est = model(noisy)
             if separator:  # (mix, stems)
                 loss = separation_loss(est.float(), clean, noisy, cfg.mrstft_weight,
-                                       stem_weights=cfg.stem_weights)
+                                       stem_weights=cfg.stem_weights, floor=cfg.sdr_floor)
             else:
                 loss = denoise_loss(est.float(), clean, cfg.mrstft_weight)
             if not torch.isfinite(loss):
@@ -543,7 +552,8 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
                 _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                               "step": step, "config": dataclasses.asdict(cfg)}, ckpt_path)
             if step % cfg.valid_every == 0 or step == cfg.steps:
-                metrics = evaluate(model, valid, device, cfg.mrstft_weight, cfg.stem_weights)
+                metrics = evaluate(model, valid, device, cfg.mrstft_weight, cfg.stem_weights,
+                                   cfg.sdr_floor)
                 row = {"step": step, "lr": lr_at(step - 1, cfg),
                        "train_loss": running / max(running_n, 1), **metrics,
                        "seconds": time.perf_counter() - t0}
@@ -623,6 +633,7 @@ def write_card(model: nn.Module, cfg: TrainConfig, out: Path, metrics: dict[str,
         f"{'−SDR per stem' if is_separator(model) else '−SI-SNR'}"
         + (" (stem weights " + ", ".join(f"{s} {w:g}" for s, w in zip(mcfg.stems, cfg.stem_weights))
            + ")" if cfg.stem_weights else "")
+        + (f" (SDR floor {cfg.sdr_floor!r})" if is_separator(model) else "")
         + f" + {cfg.mrstft_weight:g} × MR-STFT, seed {cfg.seed}",
         f"- training data: {data_note or '(not recorded)'}",
         "",

@@ -79,9 +79,12 @@ def sdr_loss(estimate: Tensor, reference: Tensor, eps: Tensor | float,
     return -sdr.mean()
 
 
+SDR_FLOORS = ("mix", "fade")
+
+
 def separation_loss(estimate: Tensor, reference: Tensor, mix: Tensor,
                     mrstft_weight: float = 1.0, silence_db: float = -10.0,
-                    stem_weights: Sequence[float] | None = None) -> Tensor:
+                    stem_weights: Sequence[float] | None = None, floor: str = "mix") -> Tensor:
     """The separator's training loss: per-stem negative SDR plus ``mrstft_weight`` times the
     multi-resolution STFT loss over all stems and channels. The SDR's ``eps`` is the mix's
     energy ``silence_db`` down, divided among the stems, so a stem that is silent in the
@@ -92,8 +95,16 @@ def separation_loss(estimate: Tensor, reference: Tensor, mix: Tensor,
     a trial run's vocals head learned to output nothing (vocals rest in intros, breaks and
     instrumental songs); at -10 dB (the default) a leak 20 dB under the mix pulls about as hard
     as a 20 dB error on a playing stem of a quarter of the mix's energy. The price is a cap on
-    the SDR the loss still rewards: about 10 dB for such a stem, far above what a small model
-    reaches.
+    the SDR the loss still rewards: about 10 dB for such a stem (7 dB for a tenth of the mix).
+
+    ``floor="fade"`` keeps that floor for silent stems and fades it out as a stem's energy
+    ``E`` grows past it: ``eps = e * (e / (e + E))**2 + 1e-3 * E``, ``e`` the floor above. A
+    silent stem costs what it did; a stem of a quarter of the mix's energy now has a cap of
+    27 dB instead of 10 (one of a tenth: 20 dB instead of 7), and its gradient is no longer
+    damped by ``error / (error + eps)``. On training segments, the shipped music separator
+    (SDRs of 7 to 10 dB) had reached the ``"mix"`` floor: it damped the playing stems'
+    gradients to 0.43-0.70 of an undamped SDR's, and capped their reward at 9-11 dB, under
+    the oracle IRM's 11-12 dB.
 
     ``stem_weights`` (one positive number per stem, in the model's stem order) weights the
     stems' SDR terms, to spend more of a shared trunk on the stems that lag; the MR-STFT term
@@ -105,7 +116,13 @@ def separation_loss(estimate: Tensor, reference: Tensor, mix: Tensor,
     if estimate.dim() != 4 or mix.dim() != 3 or mix.shape != estimate.shape[:1] + estimate.shape[2:]:
         raise ValueError(f"expected estimate (B, S, C, T) and mix (B, C, T) (got "
                          f"{tuple(estimate.shape)} and {tuple(mix.shape)})")
+    if floor not in SDR_FLOORS:
+        raise ValueError(f"floor must be one of {SDR_FLOORS} (got {floor!r})")
     eps = mix.pow(2).sum((-2, -1)) * 10 ** (silence_db / 10) / estimate.shape[1] + 1e-8
+    eps = eps[:, None]
+    if floor == "fade":
+        energy = reference.detach().pow(2).sum((-2, -1))
+        eps = eps * (eps / (eps + energy)) ** 2 + 1e-3 * energy
     weights = None
     if stem_weights is not None:
         weights = torch.as_tensor(tuple(stem_weights), dtype=estimate.dtype,
@@ -114,7 +131,7 @@ def separation_loss(estimate: Tensor, reference: Tensor, mix: Tensor,
                 or not bool(torch.all(torch.isfinite(weights))):
             raise ValueError(f"stem_weights must be {estimate.shape[1]} positive finite numbers, "
                              f"one per stem (got {tuple(stem_weights)})")
-    loss = sdr_loss(estimate, reference, eps[:, None], weights)
+    loss = sdr_loss(estimate, reference, eps, weights)
     if mrstft_weight:
         t = estimate.shape[-1]
         loss = loss + mrstft_weight * mrstft_loss(estimate.reshape(-1, t),
