@@ -20,8 +20,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if not is_separator(model):
             raise ValueError(f"--stem-weights applies to music separators, not {args.preset!r}")
         stem_weights = parse_stem_weights(args.stem_weights, model.config.stems)
-    if args.sdr_floor != "mix" and not is_separator(model):
-        raise ValueError(f"--sdr-floor applies to music separators, not {args.preset!r}")
     cfg = TrainConfig(model=args.preset, steps=args.steps, batch_size=args.batch_size,
                       segment_seconds=args.segment_seconds, lr=args.lr,
                       warmup_steps=min(args.warmup_steps, args.steps),
