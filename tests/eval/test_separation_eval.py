@@ -20,6 +20,8 @@ from hushboard.eval.separation import (
     find_songs,
     format_separation_report,
     irm_oracle,
+    paired_comparison,
+    sign_test,
     spectral_separate,
 )
 from hushboard.io import read_audio, write_audio
@@ -229,12 +231,64 @@ def test_models_run_through_separate(split, monkeypatch, tmp_path):
     assert calls[1]["model"] == str(tmp_path / "mine.safetensors")
     assert len(result.rows) == 2 * 2 * 2 and "irm" not in result.summary["default"]
     assert "csdr_gap_irm" not in result.summary["default"]["vocals"]
+    # the second model against the first, song by song: the same estimates, no difference
+    assert list(result.paired) == ["mine"] and list(result.paired["mine"]) == ["vocals", "bass",
+                                                                                "mean"]
+    tie = result.paired["mine"]["mean"]
+    assert (tie["n"], tie["higher"], tie["lower"], tie["sign_p"]) == (4, 0, 0, 1.0)
+    assert tie["csdr_diff_mean"] == tie["usdr_diff_mean"] == 0.0
+    text = format_separation_report(result)
+    assert "Paired against default, song by song" in text
+    paired_rows = text.split("Paired against default")[1].split("Timing")[0].splitlines()
+    assert paired_rows[-2].split() == ["mine", "mean", "0", "0", "+0.00", "+0.00", "1.000",
+                                       "+0.00", "+0.00"]
     with pytest.raises(ValueError, match=r"broken returned a vocals stem of shape \(2, 88199\)"):
         evaluate_separation(*split, models=["broken"], baselines=[], progress=False)
     with pytest.raises(ValueError, match="clashes with the name 'irm'"):
         evaluate_separation(*split, models=["irm"], progress=False)
     with pytest.raises(ValueError, match="--shifts"):
         evaluate_separation(*split, models=["default"], progress=False, shifts=-1)
+
+
+def test_sign_test_exact_values():
+    assert sign_test(0, 0) == 1.0 and sign_test(3, 3) == 1.0
+    assert sign_test(12, 1) == sign_test(1, 12) == 2 * (1 + 13) / 2 ** 13
+    assert sign_test(5, 0) == 2 / 32
+    assert math.isclose(sign_test(10, 3), 2 * sum(math.comb(13, k) for k in range(4)) / 2 ** 13)
+
+
+def test_paired_comparison_on_known_rows():
+    """Per-song differences of a constructed table; a NaN (a stem silent in a song) is left out
+    of its stem and of the pooled mean; a median over songs that falls while most songs rise."""
+    nan = float("nan")
+    table = {  # song: (a vocals, b vocals, a bass, b bass) cSDR; uSDR = cSDR + 1, SI-SDR = cSDR
+        "s1": (5.0, 4.0, 9.0, 8.5),
+        "s2": (6.0, 5.5, 3.0, 4.0),
+        "s3": (2.0, 7.0, nan, nan),
+        "s4": (7.5, 7.0, 6.0, 6.0),
+    }
+    rows = []
+    for song, (av, bv, ab, bb) in table.items():
+        for system, stem, v in (("a", "vocals", av), ("b", "vocals", bv), ("a", "bass", ab),
+                                ("b", "bass", bb)):
+            rows.append({"song": song, "system": system, "stem": stem, "csdr": v,
+                         "usdr": v + 1, "si_sdr": v})
+    p = paired_comparison(rows, "a", "b", ["vocals", "bass"])
+    v, b, m = p["vocals"], p["bass"], p["mean"]
+    assert (v["n"], v["higher"], v["lower"]) == (4, 3, 1)
+    assert v["csdr_diff_mean"] == pytest.approx((1.0 + 0.5 - 5.0 + 0.5) / 4)
+    assert v["csdr_diff_median"] == pytest.approx(0.5)
+    assert v["sign_p"] == pytest.approx(sign_test(3, 1)) and v["sign_p"] == 0.625
+    assert v["usdr_diff_mean"] == pytest.approx(v["csdr_diff_mean"])
+    # the median over songs says the other thing: a's 5.5 against b's 6.25
+    assert np.median([t[0] for t in table.values()]) < np.median([t[1] for t in table.values()])
+    assert (b["n"], b["higher"], b["lower"]) == (3, 1, 1)  # s3's NaN out, s4 a tie
+    assert b["csdr_diff_mean"] == pytest.approx((0.5 - 1.0 + 0.0) / 3)
+    assert (m["n"], m["higher"], m["lower"]) == (7, 4, 2)
+    assert m["csdr_diff_mean"] == pytest.approx((1.0 + 0.5 - 5.0 + 0.5 + 0.5 - 1.0) / 7)
+    assert m["si_sdr_diff_mean"] == pytest.approx(m["csdr_diff_mean"])
+    empty = paired_comparison(rows, "a", "missing", ["vocals"])["vocals"]
+    assert empty["n"] == 0 and math.isnan(empty["csdr_diff_mean"]) and empty["sign_p"] == 1.0
 
 
 def test_random_bsrnn_separator(split, tmp_path):

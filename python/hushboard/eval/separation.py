@@ -30,6 +30,10 @@ Baselines, measured in the same run:
 * ``spectral``: a plain non-learned separator (``spectral_separate``): HPSS, a bass
   crossover and a centre-channel vocal mask.
 * ``mix``: the mixture itself as every stem's estimate (the floor; not run by default).
+
+With two or more models, each later one is also compared with the first song by song
+(``paired_comparison``: songs higher and lower, mean per-song difference, sign test), since a
+median over a dozen songs can move against the per-song evidence when the middle song changes.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ from hushboard.metrics import chunk_sdr, si_snr, usdr
 __all__ = [
     "BASELINES", "DEFAULT_BASELINES", "DEFAULT_STEMS", "SeparationResult", "Song",
     "evaluate_separation", "find_songs", "format_separation_report", "irm_oracle",
-    "spectral_separate",
+    "paired_comparison", "sign_test", "spectral_separate",
 ]
 
 DEFAULT_STEMS = ("vocals", "drums", "bass", "other")  # hushboard.separation.STEMS
@@ -88,6 +92,8 @@ class SeparationResult:
         timing: ``{system: {"seconds": separation time, "rtf": real-time factor}}``.
         config: the run's settings and sizes.
         files: paths written (name -> path).
+        paired: when two or more models ran, each later model against the first, song by
+            song (``paired_comparison``): ``{model: {stem: stats}}``; else empty.
     """
 
     systems: list[str]
@@ -97,6 +103,7 @@ class SeparationResult:
     timing: dict[str, dict[str, float]]
     config: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    paired: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
 # -- inputs -------------------------------------------------------------------------------------
@@ -526,6 +533,56 @@ def _summarise(rows: list[dict[str, Any]], systems: list[str], stems: list[str]
     return out
 
 
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided exact sign test: the probability, were either system equally likely to win
+    each song, of a split at least as uneven as ``wins`` against ``losses`` (ties left out)."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1)) / 2.0 ** n
+    return min(1.0, 2.0 * tail)
+
+
+def paired_comparison(rows: list[dict[str, Any]], system: str, reference: str,
+                      stems: Sequence[str]) -> dict[str, dict[str, float]]:
+    """``system`` against ``reference`` song by song, per stem and for the stems' mean.
+
+    A median over a dozen songs moves with whichever song lands in the middle, so two models
+    close on it are compared on the songs both scored: per stem, the songs where ``system``'s
+    cSDR is higher and lower, the mean and median of the per-song differences, a two-sided
+    sign test on the split, and the mean difference of uSDR and SI-SDR. "mean" pools the
+    stems' (song, stem) pairs.
+
+    Returns:
+        ``{stem or "mean": {"n", "higher", "lower", "csdr_diff_mean", "csdr_diff_median",
+        "sign_p", "usdr_diff_mean", "si_sdr_diff_mean"}}`` (differences ``system - reference``
+        in dB; NaN where no song has both).
+    """
+    by = {(r["song"], r["system"], r["stem"]): r for r in rows}
+    songs = list(dict.fromkeys(r["song"] for r in rows))
+
+    def diffs(stem_list: Sequence[str], measure: str) -> np.ndarray:
+        d = [by[(g, system, s)][measure] - by[(g, reference, s)][measure]
+             for s in stem_list for g in songs
+             if (g, system, s) in by and (g, reference, s) in by]
+        v = np.asarray(d, np.float64)
+        return v[~np.isnan(v)]
+
+    out = {}
+    for key, group in [*((s, [s]) for s in stems), ("mean", list(stems))]:
+        c = diffs(group, "csdr")
+        higher, lower = int((c > 0).sum()), int((c < 0).sum())
+        out[key] = {
+            "n": int(c.size), "higher": higher, "lower": lower,
+            "csdr_diff_mean": float(c.mean()) if c.size else float("nan"),
+            "csdr_diff_median": float(np.median(c)) if c.size else float("nan"),
+            "sign_p": sign_test(higher, lower),
+            "usdr_diff_mean": _nan_stat(list(diffs(group, "usdr")), np.mean),
+            "si_sdr_diff_mean": _nan_stat(list(diffs(group, "si_sdr")), np.mean),
+        }
+    return out
+
+
 # -- the run ------------------------------------------------------------------------------------
 def evaluate_separation(
     mix_dir: str | os.PathLike, stems_dir: str | os.PathLike, *,
@@ -622,7 +679,9 @@ def evaluate_separation(
                       "any stem skipped); median over songs",
               "usdr": "MDX/SDX global SDR, delta 1e-7; mean over songs",
               "si_sdr": "scale-invariant SDR of the whole stem; mean over songs"}
-    result = SeparationResult(names, stems, rows, summary, timing, config)
+    models_run = [s.name for s in systems if s.kind == "model"]
+    paired = {m: paired_comparison(rows, m, models_run[0], stems) for m in models_run[1:]}
+    result = SeparationResult(names, stems, rows, summary, timing, config, paired=paired)
     if out is not None:
         _write_outputs(result, out)
     return result
@@ -675,6 +734,21 @@ def format_separation_report(result: SeparationResult) -> str:
                  f"1-s chunks (museval v4); uSDR: mean (MDX/SDX); SI-SDR: mean; dB"
                  + ("; cSDR-IRM: gap to the oracle IRM" if gap else "") + ")\n"
                  + _table(head, body, left=2))
+    if result.paired:
+        ref = next(s for s in result.systems if s not in result.paired)
+        head = ["system", "stem", "higher", "lower", "cSDR diff", "median", "sign p",
+                "uSDR diff", "SI-SDR diff"]
+        body = [[sys_name, key, str(st["higher"]), str(st["lower"]),
+                 _fmt(st["csdr_diff_mean"], signed=True),
+                 _fmt(st["csdr_diff_median"], signed=True),
+                 "<0.001" if st["sign_p"] < 0.001 else _fmt(st["sign_p"], 3),
+                 _fmt(st["usdr_diff_mean"], signed=True),
+                 _fmt(st["si_sdr_diff_mean"], signed=True)]
+                for sys_name, per in result.paired.items() for key, st in per.items()]
+        parts.append(f"Paired against {ref}, song by song (higher / lower: songs whose cSDR is "
+                     f"above / below {ref}'s; cSDR diff: mean per-song difference; sign p: "
+                     f"two-sided sign test; mean: all (song, stem) pairs; dB)\n"
+                     + _table(head, body, left=2))
     head = ["system", "seconds", "RTF"]
     body = [[s, _fmt(t["seconds"], 2), _fmt(t["rtf"], 4)] for s, t in result.timing.items()]
     parts.append("Timing (separation only; RTF: processing time / audio)\n" + _table(head, body))
@@ -697,7 +771,8 @@ def _write_outputs(result: SeparationResult, out: Path) -> None:
                 w.writerow([sys_name, key, st["n"], st["csdr"], st["usdr"], st["si_sdr"],
                             st.get("csdr_gap_irm", ""), result.timing[sys_name]["rtf"]])
     payload = {"config": result.config, "systems": result.systems, "stems": result.stems,
-               "summary": result.summary, "timing": result.timing, "per_song": result.rows}
+               "summary": result.summary, "timing": result.timing, "paired": result.paired,
+               "per_song": result.rows}
     (out / "separation_results.json").write_text(json.dumps(_json_safe(payload), indent=2)
                                                  + "\n", encoding="utf-8")
     (out / "separation_report.txt").write_text(format_separation_report(result),

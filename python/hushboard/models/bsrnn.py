@@ -195,9 +195,10 @@ BSRNN_CONFIGS: dict[str, BSRNNConfig] = {
     # the paper's music separator (N = 128, 12 layers, BLSTM 256 over time and bands), stereo
     "bsrnn-music-44k": BSRNNConfig(**_MUSIC_44K, feature_dim=128, num_layers=12,
                                    hidden_size=256, mask_hidden=512),
-    # the shipped separator: N = 48, 4 layers, BLSTM 48; the mask MLPs (8200 outputs per
-    # hidden unit and stem at 1025 stereo bins) dominate the size, so their hidden width is 24
-    # (1.6 M parameters, 6 MB)
+    # the shipped separator's preset: N = 48, 4 layers, BLSTM 48; the mask MLPs (8200 outputs
+    # per hidden unit and stem at 1025 stereo bins) dominate the size, so their hidden width is
+    # 24 (1.6 M parameters, 6.3 MB). The shipped weights grew it to 6 layers (`--arch
+    # num_layers=6`, 1.74 M parameters, 7.0 MB; their file records the config)
     "bsrnn-music-44k-lite": BSRNNConfig(**_MUSIC_44K, feature_dim=48, num_layers=4,
                                         hidden_size=48, mask_hidden=24),
     # a vocals specialist of the same width, as the BSRNN paper trains one model per target: it
