@@ -2,7 +2,11 @@
 PyTorch.
 
     python bench/bench_bsrnn.py [--quick] [--configs bsrnn-speech-16k,bsrnn-speech-16k-lite,...]
+                                [--offline-configs bsrnn-music-44k-lite,bsrnn-music-44k-lite:num_layers=6]
                                 [--compile] [--out FILE.md]
+
+A config is a preset name, optionally with ``:FIELD=VALUE`` overrides as ``hushboard train
+--arch`` takes them (``bsrnn-music-44k-lite:num_layers=6`` is the shipped separator's shape).
 
 Same random weights everywhere (speed does not depend on training); one thread for torch and
 hushboard; every case interleaved with its baseline in one process (medians).
@@ -37,9 +41,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _harness as H
 from hushboard.fx import BSRNNDenoiser
 from hushboard.models import BSRNN
-from hushboard.ops import band_mask, band_mask_reference, band_split, band_split_reference
-from hushboard.ops import lstm_layer
 from hushboard.models.bsrnn import BAND_LAYOUTS
+from hushboard.ops import (
+    band_mask,
+    band_mask_reference,
+    band_split,
+    band_split_reference,
+    lstm_layer,
+)
+from hushboard.train.cli import parse_arch
+from hushboard.train.loop import build_model
 
 DEFAULT_CONFIGS = "bsrnn-speech-16k,bsrnn-speech-16k-lite,bsrnn-speech-48k,bsrnn-speech-48k-lite"
 
@@ -98,9 +109,15 @@ def kernel_rows(settings: H.Settings, frames_offline: int):
 
 
 # ---- whole model ------------------------------------------------------------------------------------
+def make_model(name: str) -> BSRNN:
+    """``PRESET`` or ``PRESET:FIELD=VALUE[:FIELD=VALUE...]``, with random weights."""
+    preset, _, arch = name.partition(":")
+    return build_model(preset, parse_arch(arch.replace(":", ",")) if arch else None)
+
+
 def streaming_row(settings: H.Settings, name: str):
     torch.manual_seed(0)
-    model = BSRNN(name).eval()
+    model = make_model(name).eval()
     cfg = model.config
     fx = BSRNNDenoiser(model)
     eng = fx._engine(1)
@@ -125,7 +142,7 @@ def streaming_row(settings: H.Settings, name: str):
 
 def offline_rows(settings: H.Settings, name: str, seconds: float, do_compile: bool):
     torch.manual_seed(0)
-    model = BSRNN(name).eval()
+    model = make_model(name).eval()
     cfg = model.config
     sr = cfg.sample_rate
     c = cfg.audio_channels
@@ -171,7 +188,7 @@ def offline_rows(settings: H.Settings, name: str, seconds: float, do_compile: bo
 def size_rows(names):
     rows = []
     for name in names:
-        m = BSRNN(name)
+        m = make_model(name)
         c = m.config
         rows.append([name, f"{c.num_bands}", f"{c.feature_dim}/{c.num_layers}/{c.hidden_size}",
                      "causal" if c.causal else "offline",

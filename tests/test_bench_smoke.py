@@ -60,8 +60,9 @@ def test_bench_dccrn_quick(tmp_path):
 def test_bench_bsrnn_quick(tmp_path):
     out = tmp_path / "bsrnn.md"
     stdout = _run_quick("bench_bsrnn.py", out, "--configs", "bsrnn-speech-16k-lite",
-                        "--offline-configs", "bsrnn-speech-16k-lite")
-    for text in ("band split", "band mask", "LSTM time step", "torch/engine", "relative L2"):
+                        "--offline-configs", "bsrnn-speech-16k-lite:num_layers=2")
+    for text in ("band split", "band mask", "LSTM time step", "torch/engine", "relative L2",
+                 "bsrnn-speech-16k-lite:num_layers=2", "32/2/32"):
         assert text in stdout
     assert "hushboard BSRNN benchmark" in out.read_text(encoding="utf-8")
 

@@ -255,6 +255,9 @@ def test_sign_test_exact_values():
     assert sign_test(12, 1) == sign_test(1, 12) == 2 * (1 + 13) / 2 ** 13
     assert sign_test(5, 0) == 2 / 32
     assert math.isclose(sign_test(10, 3), 2 * sum(math.comb(13, k) for k in range(4)) / 2 ** 13)
+    for bad in ((-1, 2), (2.0, 1), (True, 1)):
+        with pytest.raises(ValueError, match="must be a count >= 0"):
+            sign_test(*bad)
 
 
 def test_paired_comparison_on_known_rows():

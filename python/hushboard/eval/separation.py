@@ -497,7 +497,7 @@ def _score_song(refs: dict[str, np.ndarray], est: dict[str, np.ndarray], sr: int
     return out
 
 
-def _nan_stat(values: list[float], fn: Callable[[np.ndarray], Any]) -> float:
+def _nan_stat(values: Sequence[float] | np.ndarray, fn: Callable[[np.ndarray], Any]) -> float:
     v = np.asarray(values, np.float64)
     v = v[~np.isnan(v)]
     return float(fn(v)) if v.size else float("nan")
@@ -536,6 +536,9 @@ def _summarise(rows: list[dict[str, Any]], systems: list[str], stems: list[str]
 def sign_test(wins: int, losses: int) -> float:
     """Two-sided exact sign test: the probability, were either system equally likely to win
     each song, of a split at least as uneven as ``wins`` against ``losses`` (ties left out)."""
+    for name, v in (("wins", wins), ("losses", losses)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+            raise ValueError(f"{name} must be a count >= 0 (got {v!r})")
     n = wins + losses
     if n == 0:
         return 1.0
@@ -562,23 +565,21 @@ def paired_comparison(rows: list[dict[str, Any]], system: str, reference: str,
     songs = list(dict.fromkeys(r["song"] for r in rows))
 
     def diffs(stem_list: Sequence[str], measure: str) -> np.ndarray:
-        d = [by[(g, system, s)][measure] - by[(g, reference, s)][measure]
-             for s in stem_list for g in songs
-             if (g, system, s) in by and (g, reference, s) in by]
-        v = np.asarray(d, np.float64)
-        return v[~np.isnan(v)]
+        return np.asarray([by[(g, system, s)][measure] - by[(g, reference, s)][measure]
+                           for s in stem_list for g in songs
+                           if (g, system, s) in by and (g, reference, s) in by], np.float64)
 
     out = {}
     for key, group in [*((s, [s]) for s in stems), ("mean", list(stems))]:
         c = diffs(group, "csdr")
         higher, lower = int((c > 0).sum()), int((c < 0).sum())
         out[key] = {
-            "n": int(c.size), "higher": higher, "lower": lower,
-            "csdr_diff_mean": float(c.mean()) if c.size else float("nan"),
-            "csdr_diff_median": float(np.median(c)) if c.size else float("nan"),
+            "n": int((~np.isnan(c)).sum()), "higher": higher, "lower": lower,
+            "csdr_diff_mean": _nan_stat(c, np.mean),
+            "csdr_diff_median": _nan_stat(c, np.median),
             "sign_p": sign_test(higher, lower),
-            "usdr_diff_mean": _nan_stat(list(diffs(group, "usdr")), np.mean),
-            "si_sdr_diff_mean": _nan_stat(list(diffs(group, "si_sdr")), np.mean),
+            "usdr_diff_mean": _nan_stat(diffs(group, "usdr"), np.mean),
+            "si_sdr_diff_mean": _nan_stat(diffs(group, "si_sdr"), np.mean),
         }
     return out
 
@@ -735,7 +736,7 @@ def format_separation_report(result: SeparationResult) -> str:
                  + ("; cSDR-IRM: gap to the oracle IRM" if gap else "") + ")\n"
                  + _table(head, body, left=2))
     if result.paired:
-        ref = next(s for s in result.systems if s not in result.paired)
+        ref = result.systems[0]  # models come first; each later one is paired with the first
         head = ["system", "stem", "higher", "lower", "cSDR diff", "median", "sign p",
                 "uSDR diff", "SI-SDR diff"]
         body = [[sys_name, key, str(st["higher"]), str(st["lower"]),
