@@ -62,13 +62,15 @@ inline void residual_block(const float* y, int64_t in, const float* wt, int64_t 
     const bv8 bv = load(bias + j0 + 8 * v);
     for (int r = 0; r < R; ++r) acc[r][v] = bv;
   }
+  // R broadcasts and R * V accumulators stay in registers; each weight vector is loaded once
+  // and used R times (or folded into the FMA as a memory operand)
   for (int64_t i = 0; i < in; ++i) {
-    bv8 w[V];
-    for (int v = 0; v < V; ++v) w[v] = load(wt + i * np + j0 + 8 * v);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const bv8 a = splat(y[r * in + i]);
-      for (int v = 0; v < V; ++v) acc[r][v] += a * w[v];
+    bv8 a[R];
+    for (int r = 0; r < R; ++r) a[r] = splat(y[r * in + i]);
+    const float* wi = wt + i * np + j0;
+    for (int v = 0; v < V; ++v) {
+      const bv8 w = load(wi + 8 * v);
+      for (int r = 0; r < R; ++r) acc[r][v] += a[r] * w;
     }
   }
   for (int r = 0; r < R; ++r)
@@ -83,29 +85,53 @@ inline void residual_block(const float* y, int64_t in, const float* wt, int64_t 
     }
 }
 
+// x[r] += y[r] . wt + bias over all np columns (a multiple of 8) for R rows, in blocks of V
+// strips of 8 columns. Blocks are as even as they can be with at most 6 strips each, so that
+// every block keeps R * V >= 8 accumulators in flight (the FMA latency times its throughput) and
+// narrow tails (one lone strip: one FMA chain per row, latency-bound) never occur for np > 8.
 template <int R>
 inline void residual_rows_r(const float* y, int64_t in, const float* wt, int64_t np,
                             const float* bias, float* x, int64_t n) {
+  const int64_t strips = np / 8;
+  const int64_t blocks = (strips + 5) / 6;
   int64_t j0 = 0;
-  for (; j0 + 32 <= np; j0 += 32) residual_block<R, 4>(y, in, wt, np, bias, x, n, j0);
-  for (; j0 < np; j0 += 8) residual_block<R, 1>(y, in, wt, np, bias, x, n, j0);
+  for (int64_t k = 0; k < blocks; ++k) {
+    const int64_t v = (strips - j0 / 8) / (blocks - k);  // even split of what is left
+    switch (v) {
+      case 1: residual_block<R, 1>(y, in, wt, np, bias, x, n, j0); break;
+      case 2: residual_block<R, 2>(y, in, wt, np, bias, x, n, j0); break;
+      case 3: residual_block<R, 3>(y, in, wt, np, bias, x, n, j0); break;
+      case 4: residual_block<R, 4>(y, in, wt, np, bias, x, n, j0); break;
+      case 5: residual_block<R, 5>(y, in, wt, np, bias, x, n, j0); break;
+      default: residual_block<R, 6>(y, in, wt, np, bias, x, n, j0); break;
+    }
+    j0 += 8 * v;
+  }
 }
 
+template <int R>
+inline void residual_norm_block(const float* y, int64_t in, const float* wt, int64_t np,
+                                const float* bias, float* x, int64_t n, const float* g,
+                                const float* b, float eps, float* z) {
+  residual_rows_r<R>(y, in, wt, np, bias, x, n);
+  if (g)
+    for (int r = 0; r < R; ++r) norm_row(x + r * n, n, g, b, eps, z + r * n);
+}
+
+// Narrow outputs (up to 3 strips) take 4 rows a block, wider ones 2: 8 to 12 accumulators.
 void residual_norm_rows(const float* y, int64_t rows, int64_t in, const float* wt, int64_t np,
                         const float* bias, float* x, int64_t n, const float* g, const float* b,
                         float eps, float* z) {
   int64_t r = 0;
-  for (; r + 2 <= rows; r += 2) {
-    residual_rows_r<2>(y + r * in, in, wt, np, bias, x + r * n, n);
-    if (g) {
-      norm_row(x + r * n, n, g, b, eps, z + r * n);
-      norm_row(x + (r + 1) * n, n, g, b, eps, z + (r + 1) * n);
-    }
+  if (np <= 24) {
+    for (; r + 4 <= rows; r += 4)
+      residual_norm_block<4>(y + r * in, in, wt, np, bias, x + r * n, n, g, b, eps, z + r * n);
+  } else {
+    for (; r + 2 <= rows; r += 2)
+      residual_norm_block<2>(y + r * in, in, wt, np, bias, x + r * n, n, g, b, eps, z + r * n);
   }
-  for (; r < rows; ++r) {
-    residual_rows_r<1>(y + r * in, in, wt, np, bias, x + r * n, n);
-    if (g) norm_row(x + r * n, n, g, b, eps, z + r * n);
-  }
+  for (; r < rows; ++r)
+    residual_norm_block<1>(y + r * in, in, wt, np, bias, x + r * n, n, g, b, eps, z + r * n);
 }
 
 }  // namespace

@@ -76,19 +76,25 @@ CASES = {
     "gru-causal": dict(SMALL, rnn="gru"),
     "lstm-filter3": dict(SMALL, mask_frames=3),
     "gru-noncausal": dict(SMALL, rnn="gru", causal=False),
+    # the separator's shape: stereo, several stems, bidirectional time path; N = 48 (six
+    # 8-column strips in one residual block) and 2 * H = 56
+    "lstm-stereo-stems-wide": dict(SMALL, feature_dim=48, hidden_size=28, causal=False,
+                                   audio_channels=2, stems=("a", "b", "c")),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_fused_kernels_equal_torch_path(case):
     torch.manual_seed(0)
-    model = BSRNN(BSRNNConfig(**CASES[case])).eval()
-    x = noisy(2, 4000, seed=1)
+    cfg = BSRNNConfig(**CASES[case])
+    model = BSRNN(cfg).eval()
+    x = noisy(2, 4000, seed=1) if cfg.audio_channels == 1 else noisy(2, 2, 4000, seed=1)
     with torch.no_grad():
         fused = model(x)
     torch_path = model(x)  # gradients enabled: nn.LSTM/GRU and the band references
     assert torch_path.requires_grad and not fused.requires_grad
-    assert fused.shape == x.shape
+    stems = () if len(cfg.stems) == 1 else (len(cfg.stems),)
+    assert fused.shape == (2, *stems, *x.shape[1:])
     assert rel_l2(fused, torch_path.detach()) < 1e-5
 
 

@@ -32,6 +32,8 @@ CASES = {
     "lstm": dict(SMALL),
     "gru": dict(SMALL, rnn="gru", feature_dim=13),  # N not a multiple of 8: the row tails
     "lstm-filter3": dict(SMALL, mask_frames=3),
+    # N = 61: 8 strips of the residual projection, split 4 + 4 with a 5-wide tail; 2 * H = 40
+    "wide": dict(SMALL, feature_dim=61, hidden_size=20),
     "48k": dict(SMALL, bands=BAND_LAYOUTS["speech-48k"], sample_rate=48000, n_fft=960,
                 hop_length=480),
 }
