@@ -13,11 +13,14 @@ from hushboard.data.music import (
     TPQ,
     StemDataset,
     build_music,
+    change_speed,
     find_soundfonts,
     plan_song,
     random_eq,
     song_midi,
     soundfont_splits,
+    speed_input_length,
+    speed_ratio,
 )
 
 
@@ -186,6 +189,39 @@ def test_random_eq():
     np.testing.assert_allclose(flat, x, atol=1e-5)
 
 
+@pytest.mark.parametrize("semitones", [-2.0, -0.37, 0.0, 1.0, 1.9, 12.0])
+def test_change_speed_plays_the_input_faster(semitones):
+    p, q = speed_ratio(semitones)
+    assert max(p, q) <= 64 and abs(p / q - 2 ** (semitones / 12)) < 2e-3
+    n, sr = 3001, 44100.0
+    need = speed_input_length(semitones, n)
+    rng = np.random.default_rng(7)
+    # a sum of tones well below the band edge, on two channels with their own phases
+    f = np.array([110.0, 523.0, 1733.0, 4001.0])
+    ph = rng.uniform(0, 2 * np.pi, (2, 4))
+
+    def signal(t):  # t in input samples (float64)
+        return np.sin(2 * np.pi * f[None, :, None] * t / sr + ph[:, :, None]).sum(1)
+
+    x = signal(np.arange(need, dtype=np.float64))
+    y = change_speed(x.astype(np.float32), semitones, n)
+    assert y.shape == (2, n) and y.dtype == np.float32
+    k0 = 256 * q // p  # the pad read before the stretch
+    expected = signal((k0 + np.arange(n)) * p / q)
+    np.testing.assert_allclose(y, expected, atol=2e-3 * np.abs(expected).max())
+    # a short input ends in silence, never in an error
+    short = change_speed(x[:, :need // 2].astype(np.float32), semitones, n)
+    assert short.shape == (2, n) and np.abs(short[:, -50:]).max() < 1e-3
+
+
+def test_change_speed_moves_the_pitch():
+    sr, n = 44100, 44100
+    x = np.sin(2 * np.pi * 440.0 * np.arange(speed_input_length(3.0, n)) / sr)[None]
+    y = change_speed(x.astype(np.float32), 3.0, n)[0]
+    peak = np.argmax(np.abs(np.fft.rfft(y * np.hanning(n)))) * sr / n
+    assert abs(peak - 440.0 * 2 ** (3 / 12)) <= 1.0  # C5 from A4: 523.25 Hz
+
+
 def test_rendered_songs_layout_sum_and_splits(tiny_music):
     root, rows, fonts = tiny_music
     meta = json.loads((root / "music.json").read_text())
@@ -352,6 +388,26 @@ def test_stem_dataset(tiny_music):
         StemDataset(root, "valid", seconds=1.0, seed=2, items=3, eq_prob=1.0)[0][1], v0[1])
     with pytest.raises(ValueError, match="eq_prob"):
         StemDataset(root, "train", eq_prob=1.5)
+    # speed changes: off by default, a new item with them (stems as long as ever, the mix their
+    # sum, each changed stem a resampled stretch of its file), never on validation items
+    fast = StemDataset(root, "train", seconds=1.0, seed=2, speed_prob=1.0, speed_semitones=2.0)
+    for i in range(3):
+        mix_f, stems_f = fast[i]
+        assert stems_f.shape == (4, 2, 44100) and stems_f.dtype == np.float32
+        np.testing.assert_allclose(stems_f.sum(0), mix_f, atol=1e-6)
+        assert not np.allclose(stems_f, ds_default[i][1], atol=1e-4)
+        np.testing.assert_array_equal(fast[i][1], stems_f)
+    np.testing.assert_array_equal(StemDataset(root, "train", seconds=1.0, seed=2,
+                                              speed_prob=0.0)[1][1], ds_default[1][1])
+    np.testing.assert_array_equal(StemDataset(root, "train", seconds=1.0, seed=2,
+                                              speed_prob=1.0, speed_semitones=0.0)[1][1],
+                                  ds_default[1][1])
+    np.testing.assert_array_equal(
+        StemDataset(root, "valid", seconds=1.0, seed=2, items=3, speed_prob=1.0)[0][1], v0[1])
+    for kw, name in (({"speed_prob": -0.1}, "speed_prob"), ({"remix_prob": 2.0}, "remix_prob"),
+                     ({"speed_semitones": 13.0}, "speed_semitones")):
+        with pytest.raises(ValueError, match=name):
+            StemDataset(root, "train", **kw)
     # targets: the same items, the stems picked and the rest summed as the accompaniment
     two = StemDataset(root, "train", seconds=1.0, seed=2, eq_prob=1.0,
                       targets=("vocals", "accompaniment"))
@@ -476,10 +532,11 @@ def test_train_cli_on_tiny_music_corpus(tiny_music, tmp_path):
                  "--steps", "1", "--batch-size", "1", "--segment-seconds", "0.5",
                  "--valid-every", "1", "--checkpoint-every", "1", "--valid-items", "1",
                  "--warmup-steps", "1", "--mrstft-weight", "0", "--eq-prob", "0.5",
-                 "--quiet"]) == 0
+                 "--speed-prob", "0.25", "--speed-semitones", "1.5", "--quiet"]) == 0
     assert BSRNN.load(out / "model.safetensors").config.stems == STEMS
     card = (out / "MODEL_CARD.md").read_text()
     assert "3 training songs" in card and "random equaliser" in card and "50 %" in card
+    assert "speed change of up to ±1.5 semitones" in card and "25 % of the stems" in card
 
 
 def test_add_music_songs_interrupted(tiny_music, tmp_path, monkeypatch):

@@ -944,16 +944,56 @@ def random_eq(x: np.ndarray, rng: np.random.Generator, *, sample_rate: int = SAM
     return sosfilt(sos, x, axis=-1).astype(np.float32)
 
 
+_SPEED_PAD = 256  # input samples read beyond each end of a speed-changed stem, then dropped
+
+
+def speed_ratio(semitones: float) -> tuple[int, int]:
+    """The playback speed ``2 ** (semitones / 12)`` as a ratio ``(p, q)`` of integers up to 64,
+    so that :func:`change_speed` is one polyphase resampling."""
+    from fractions import Fraction
+
+    r = Fraction(2.0 ** (float(semitones) / 12.0)).limit_denominator(64)
+    return r.numerator, r.denominator
+
+
+def change_speed(x: np.ndarray, semitones: float, n: int) -> np.ndarray:
+    """``x`` played ``semitones`` faster, as a tape: pitch and tempo change together.
+
+    ``x`` (channels, T) holds the stretch to play with :data:`_SPEED_PAD` samples before it;
+    it should hold at least ``speed_input_length(semitones, n)`` samples (shorter ends in
+    silence). Returns ``n`` samples (float32): output sample ``k`` is ``x`` at input time
+    ``(k0 + k) * p / q`` with ``k0 = floor(_SPEED_PAD * q / p)`` (so the output starts within
+    one input sample of the pad's end), band-limited by resample_poly's anti-aliasing filter.
+    """
+    from scipy.signal import resample_poly
+
+    p, q = speed_ratio(semitones)
+    need = speed_input_length(semitones, n)
+    if x.shape[1] < need:
+        x = np.pad(x, ((0, 0), (0, need - x.shape[1])))
+    y = resample_poly(x[:, :need].astype(np.float64), q, p, axis=-1)
+    k0 = _SPEED_PAD * q // p
+    return _fit(y[:, k0:], n)
+
+
+def speed_input_length(semitones: float, n: int) -> int:
+    """Input samples :func:`change_speed` reads for ``n`` output samples (both pads included)."""
+    p, q = speed_ratio(semitones)
+    return 2 * _SPEED_PAD + -(-n * p // q) + 1
+
+
 class StemDataset:
     """Random stereo segments ``(mix (2, T), stems (4, 2, T))`` of a music corpus.
 
     Item ``i`` of epoch ``e`` is drawn from ``(seed, split, e, i)``: a song and an offset; for
     training, with probability ``remix_prob`` every stem comes from a different random song
-    and offset (new mixtures from old stems, as Demucs trains), each stem gets a random gain of
-    ±``gain_db`` dB, with probability ``eq_prob`` a random equaliser (:func:`random_eq`), and
-    the channels are swapped half the time. The mix is always the sum of the returned stems.
-    Validation items are fixed (epoch 0, no augmentation). ``eq_prob=0`` (the default) draws
-    exactly the items of the versions before it.
+    and offset (new mixtures from old stems, as Demucs trains), with probability ``speed_prob``
+    a stem is played faster or slower by up to ``speed_semitones`` (uniform in semitones; pitch,
+    formants and tempo move together, :func:`change_speed`: new timbres from old samples), each
+    stem gets a random gain of ±``gain_db`` dB, with probability ``eq_prob`` a random equaliser
+    (:func:`random_eq`), and the channels are swapped half the time. The mix is always the sum
+    of the returned stems. Validation items are fixed (epoch 0, no augmentation). ``eq_prob=0``
+    and ``speed_prob=0`` (the defaults) draw exactly the items of the versions before them.
 
     ``targets`` picks the returned stems, in order: corpus stems, and ``"accompaniment"`` for
     the sum of the corpus stems not named (a two-stem vocals model trains on
@@ -963,14 +1003,19 @@ class StemDataset:
     def __init__(self, corpus: str | os.PathLike, split: str = "train", *,
                  seconds: float = 3.0, seed: int = 0, items: int | None = None,
                  remix_prob: float = 0.5, gain_db: float = 3.0, eq_prob: float = 0.0,
+                 speed_prob: float = 0.0, speed_semitones: float = 2.0,
                  targets: tuple[str, ...] = STEMS) -> None:
         targets = tuple(targets)
         if (not targets or len(set(targets)) != len(targets)
                 or not all(t in STEMS or t == ACCOMPANIMENT for t in targets)):
             raise ValueError(f"targets must be distinct names from {', '.join(STEMS)} or "
                              f"{ACCOMPANIMENT!r} (got {targets!r})")
-        if not 0.0 <= eq_prob <= 1.0:
-            raise ValueError(f"eq_prob must be in [0, 1] (got {eq_prob})")
+        for name, v in (("remix_prob", remix_prob), ("eq_prob", eq_prob),
+                        ("speed_prob", speed_prob)):
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1] (got {v})")
+        if not 0.0 <= speed_semitones <= 12.0:
+            raise ValueError(f"speed_semitones must be in [0, 12] (got {speed_semitones})")
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS} (got {split!r})")
         if not seconds > 0:
@@ -994,6 +1039,8 @@ class StemDataset:
         self.remix_prob = remix_prob if self.train else 0.0
         self.gain_db = gain_db if self.train else 0.0
         self.eq_prob = eq_prob if self.train else 0.0
+        self.speed_prob = speed_prob if self.train and speed_semitones > 0 else 0.0
+        self.speed_semitones = float(speed_semitones)
         total = sum(self.frames.values())
         self.items = items if items is not None else max(1, int(total // self.n))
         self.targets = targets
@@ -1011,13 +1058,17 @@ class StemDataset:
     def __len__(self) -> int:
         return self.items
 
-    def _read(self, song: str, stem: str, start: int) -> np.ndarray:
+    def _read(self, song: str, stem: str, start: int, n: int | None = None) -> np.ndarray:
+        """``n`` (default the segment's) samples from ``start``; a negative start reads
+        silence before the song."""
         from pedalboard.io import AudioFile
 
+        n = self.n if n is None else n
+        lead = max(0, -start)
         with AudioFile(str(self.root / self.split / "stems" / song / f"{stem}.flac")) as f:
-            f.seek(start)
-            a = f.read(self.n)
-        return _fit(a, self.n)
+            f.seek(start + lead)
+            a = f.read(n - lead)
+        return _fit(np.pad(a, ((0, 0), (lead, 0))), n)
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         if not 0 <= i < self.items:
@@ -1033,7 +1084,12 @@ class StemDataset:
             if remix:  # each stem from its own song and offset
                 song = self.songs[int(rng.integers(len(self.songs)))]
                 start = int(rng.integers(0, max(1, self.frames[song] - self.n + 1)))
-            x = self._read(song, stem, start)
+            if self.speed_prob and rng.random() < self.speed_prob:
+                st = float(rng.uniform(-self.speed_semitones, self.speed_semitones))
+                x = change_speed(self._read(song, stem, start - _SPEED_PAD,
+                                            speed_input_length(st, self.n)), st, self.n)
+            else:
+                x = self._read(song, stem, start)
             if self.gain_db:
                 x *= np.float32(10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20))
             if self.eq_prob and rng.random() < self.eq_prob:

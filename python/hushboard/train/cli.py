@@ -98,6 +98,7 @@ def _train_separator(args: argparse.Namespace, cfg, model) -> int:
 
     train_set = StemDataset(args.data, "train", seconds=args.segment_seconds, seed=args.seed,
                             remix_prob=args.remix_prob, eq_prob=args.eq_prob,
+                            speed_prob=args.speed_prob, speed_semitones=args.speed_semitones,
                             targets=model.config.stems)
     valid_set = StemDataset(args.data, "valid", seconds=args.segment_seconds, seed=args.seed,
                             items=args.valid_items, targets=model.config.stems)
@@ -106,6 +107,9 @@ def _train_separator(args: argparse.Namespace, cfg, model) -> int:
             f" stems remixed across songs in {100 * args.remix_prob:g} % of them, ±3 dB stem "
             "gains" + (f", a random equaliser (±6 dB shelves and peak) on "
                        f"{100 * args.eq_prob:g} % of the stems" if args.eq_prob else "")
+            + (f", a speed change of up to ±{args.speed_semitones:g} semitones (pitch and tempo "
+               f"together) on {100 * args.speed_prob:g} % of the stems"
+               if train_set.speed_prob else "")
             + ", channel swaps")
     result = train(cfg, train_set, valid_set, args.out, resume=args.resume,
                    progress=not args.quiet, data_note=note, init=args.init)
@@ -149,6 +153,13 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eq-prob", type=float, default=0.0, metavar="P",
                    help="music separators: probability that a training stem goes through a "
                    "random equaliser, a timbre augmentation (default 0)")
+    p.add_argument("--speed-prob", type=float, default=0.0, metavar="P",
+                   help="music separators: probability that a training stem is played faster or "
+                   "slower, pitch and tempo together like a tape, a timbre augmentation "
+                   "(default 0)")
+    p.add_argument("--speed-semitones", type=float, default=2.0, metavar="S",
+                   help="music separators: the largest speed change, in semitones (uniform in "
+                   "±S; default 2)")
     p.add_argument("--stem-weights", default=None, metavar="STEM=W,...",
                    help="music separators: weights of the stems' SDR terms in the loss, e.g. "
                    "vocals=2,other=1.5 (unnamed stems 1; default all equal)")
