@@ -404,8 +404,20 @@ def test_stem_dataset(tiny_music):
                                   ds_default[1][1])
     np.testing.assert_array_equal(
         StemDataset(root, "valid", seconds=1.0, seed=2, items=3, speed_prob=1.0)[0][1], v0[1])
+    # speed_stems: only the stems named change speed; the others are the plain item's (up to
+    # the channel swap, whose draw comes after the speed draws)
+    kw = dict(seconds=1.0, seed=2, remix_prob=0.0, gain_db=0.0)
+    plain_t = StemDataset(root, "train", **kw)
+    drums_only = StemDataset(root, "train", speed_prob=1.0, speed_stems=("drums",), **kw)
+    for i in range(3):
+        a, b = plain_t[i][1], drums_only[i][1]
+        for j, s in enumerate(STEMS):
+            same = np.array_equal(b[j], a[j]) or np.array_equal(b[j], a[j, ::-1])
+            assert same == (s != "drums") or (s == "drums" and np.abs(a[j]).max() == 0), (i, s)
     for kw, name in (({"speed_prob": -0.1}, "speed_prob"), ({"remix_prob": 2.0}, "remix_prob"),
-                     ({"speed_semitones": 13.0}, "speed_semitones")):
+                     ({"speed_semitones": 13.0}, "speed_semitones"),
+                     ({"speed_stems": ("voice",)}, "speed_stems"), ({"speed_stems": ()},
+                                                                    "speed_stems")):
         with pytest.raises(ValueError, match=name):
             StemDataset(root, "train", **kw)
     # targets: the same items, the stems picked and the rest summed as the accompaniment
@@ -532,11 +544,12 @@ def test_train_cli_on_tiny_music_corpus(tiny_music, tmp_path):
                  "--steps", "1", "--batch-size", "1", "--segment-seconds", "0.5",
                  "--valid-every", "1", "--checkpoint-every", "1", "--valid-items", "1",
                  "--warmup-steps", "1", "--mrstft-weight", "0", "--eq-prob", "0.5",
-                 "--speed-prob", "0.25", "--speed-semitones", "1.5", "--quiet"]) == 0
+                 "--speed-prob", "0.25", "--speed-semitones", "1.5", "--speed-stems",
+                 "other,bass", "--quiet"]) == 0
     assert BSRNN.load(out / "model.safetensors").config.stems == STEMS
     card = (out / "MODEL_CARD.md").read_text()
     assert "3 training songs" in card and "random equaliser" in card and "50 %" in card
-    assert "speed change of up to ±1.5 semitones" in card and "25 % of the stems" in card
+    assert "speed change of up to ±1.5 semitones" in card and "25 % of the bass, other" in card
 
 
 def test_add_music_songs_interrupted(tiny_music, tmp_path, monkeypatch):

@@ -988,8 +988,9 @@ class StemDataset:
     Item ``i`` of epoch ``e`` is drawn from ``(seed, split, e, i)``: a song and an offset; for
     training, with probability ``remix_prob`` every stem comes from a different random song
     and offset (new mixtures from old stems, as Demucs trains), with probability ``speed_prob``
-    a stem is played faster or slower by up to ``speed_semitones`` (uniform in semitones; pitch,
-    formants and tempo move together, :func:`change_speed`: new timbres from old samples), each
+    a stem named in ``speed_stems`` (default all) is played faster or slower by up to
+    ``speed_semitones`` (uniform in semitones; pitch, formants and tempo move together,
+    :func:`change_speed`: new timbres from old samples), each
     stem gets a random gain of ±``gain_db`` dB, with probability ``eq_prob`` a random equaliser
     (:func:`random_eq`), and the channels are swapped half the time. The mix is always the sum
     of the returned stems. Validation items are fixed (epoch 0, no augmentation). ``eq_prob=0``
@@ -1004,6 +1005,7 @@ class StemDataset:
                  seconds: float = 3.0, seed: int = 0, items: int | None = None,
                  remix_prob: float = 0.5, gain_db: float = 3.0, eq_prob: float = 0.0,
                  speed_prob: float = 0.0, speed_semitones: float = 2.0,
+                 speed_stems: tuple[str, ...] = STEMS,
                  targets: tuple[str, ...] = STEMS) -> None:
         targets = tuple(targets)
         if (not targets or len(set(targets)) != len(targets)
@@ -1014,6 +1016,10 @@ class StemDataset:
                         ("speed_prob", speed_prob)):
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1] (got {v})")
+        speed_stems = tuple(speed_stems)
+        if not speed_stems or not all(t in STEMS for t in speed_stems):
+            raise ValueError(f"speed_stems must be names from {', '.join(STEMS)} "
+                             f"(got {speed_stems!r})")
         if not 0.0 <= speed_semitones <= 12.0:
             raise ValueError(f"speed_semitones must be in [0, 12] (got {speed_semitones})")
         if split not in SPLITS:
@@ -1041,6 +1047,7 @@ class StemDataset:
         self.eq_prob = eq_prob if self.train else 0.0
         self.speed_prob = speed_prob if self.train and speed_semitones > 0 else 0.0
         self.speed_semitones = float(speed_semitones)
+        self.speed_stems = frozenset(speed_stems)
         total = sum(self.frames.values())
         self.items = items if items is not None else max(1, int(total // self.n))
         self.targets = targets
@@ -1084,7 +1091,8 @@ class StemDataset:
             if remix:  # each stem from its own song and offset
                 song = self.songs[int(rng.integers(len(self.songs)))]
                 start = int(rng.integers(0, max(1, self.frames[song] - self.n + 1)))
-            if self.speed_prob and rng.random() < self.speed_prob:
+            if (self.speed_prob and stem in self.speed_stems
+                    and rng.random() < self.speed_prob):
                 st = float(rng.uniform(-self.speed_semitones, self.speed_semitones))
                 x = change_speed(self._read(song, stem, start - _SPEED_PAD,
                                             speed_input_length(st, self.n)), st, self.n)

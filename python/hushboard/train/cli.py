@@ -93,12 +93,15 @@ def parse_stem_weights(text: str, stems: tuple[str, ...]) -> tuple[float, ...]:
 
 
 def _train_separator(args: argparse.Namespace, cfg, model) -> int:
-    from hushboard.data.music import StemDataset
+    from hushboard.data.music import STEMS, StemDataset
     from hushboard.train.loop import train
 
+    speed_stems = STEMS if args.speed_stems is None else tuple(
+        t.strip() for t in args.speed_stems.split(",") if t.strip())
     train_set = StemDataset(args.data, "train", seconds=args.segment_seconds, seed=args.seed,
                             remix_prob=args.remix_prob, eq_prob=args.eq_prob,
                             speed_prob=args.speed_prob, speed_semitones=args.speed_semitones,
+                            speed_stems=speed_stems,
                             targets=model.config.stems)
     valid_set = StemDataset(args.data, "valid", seconds=args.segment_seconds, seed=args.seed,
                             items=args.valid_items, targets=model.config.stems)
@@ -108,7 +111,9 @@ def _train_separator(args: argparse.Namespace, cfg, model) -> int:
             "gains" + (f", a random equaliser (±6 dB shelves and peak) on "
                        f"{100 * args.eq_prob:g} % of the stems" if args.eq_prob else "")
             + (f", a speed change of up to ±{args.speed_semitones:g} semitones (pitch and tempo "
-               f"together) on {100 * args.speed_prob:g} % of the stems"
+               f"together) on {100 * args.speed_prob:g} % of the "
+               + ("stems" if set(speed_stems) == set(STEMS) else
+                  f"{', '.join(s for s in STEMS if s in speed_stems)} stems")
                if train_set.speed_prob else "")
             + ", channel swaps")
     result = train(cfg, train_set, valid_set, args.out, resume=args.resume,
@@ -160,6 +165,9 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speed-semitones", type=float, default=2.0, metavar="S",
                    help="music separators: the largest speed change, in semitones (uniform in "
                    "±S; default 2)")
+    p.add_argument("--speed-stems", default=None, metavar="STEM,...",
+                   help="music separators: the corpus stems --speed-prob applies to, e.g. "
+                   "drums,bass,other (default all)")
     p.add_argument("--stem-weights", default=None, metavar="STEM=W,...",
                    help="music separators: weights of the stems' SDR terms in the loss, e.g. "
                    "vocals=2,other=1.5 (unnamed stems 1; default all equal)")
