@@ -222,6 +222,18 @@ def test_change_speed_moves_the_pitch():
     assert abs(peak - 440.0 * 2 ** (3 / 12)) <= 1.0  # C5 from A4: 523.25 Hz
 
 
+def test_change_speed_bad_arguments():
+    x = np.zeros((2, 4000), np.float32)
+    for bad in (float("nan"), float("inf"), 30.0):
+        with pytest.raises(ValueError, match="semitones"):
+            change_speed(x, bad, 100)
+    with pytest.raises(ValueError, match="x must be"):
+        change_speed(x[0], 1.0, 100)
+    for bad in (0, -5, 2.5):
+        with pytest.raises(ValueError, match="n must be"):
+            change_speed(x, 1.0, bad)
+
+
 def test_rendered_songs_layout_sum_and_splits(tiny_music):
     root, rows, fonts = tiny_music
     meta = json.loads((root / "music.json").read_text())

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import struct
@@ -952,6 +953,8 @@ def speed_ratio(semitones: float) -> tuple[int, int]:
     so that :func:`change_speed` is one polyphase resampling."""
     from fractions import Fraction
 
+    if not (math.isfinite(float(semitones)) and abs(float(semitones)) <= 24.0):
+        raise ValueError(f"semitones must be a finite number in [-24, 24] (got {semitones})")
     r = Fraction(2.0 ** (float(semitones) / 12.0)).limit_denominator(64)
     return r.numerator, r.denominator
 
@@ -967,6 +970,8 @@ def change_speed(x: np.ndarray, semitones: float, n: int) -> np.ndarray:
     """
     from scipy.signal import resample_poly
 
+    if x.ndim != 2:
+        raise ValueError(f"x must be (channels, samples) (got shape {x.shape})")
     p, q = speed_ratio(semitones)
     need = speed_input_length(semitones, n)
     if x.shape[1] < need:
@@ -978,6 +983,8 @@ def change_speed(x: np.ndarray, semitones: float, n: int) -> np.ndarray:
 
 def speed_input_length(semitones: float, n: int) -> int:
     """Input samples :func:`change_speed` reads for ``n`` output samples (both pads included)."""
+    if not (isinstance(n, (int, np.integer)) and n > 0):
+        raise ValueError(f"n must be a positive number of samples (got {n!r})")
     p, q = speed_ratio(semitones)
     return 2 * _SPEED_PAD + -(-n * p // q) + 1
 
