@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["Chain", "Denoise", "Gain", "SpectralGate", "StreamServer", "WienerDenoiser", "__version__",
+__all__ = ["Chain", "Denoise", "Gain", "Rebalance", "SpectralGate", "StreamServer", "WienerDenoiser", "__version__",
            "backend", "fx", "ops", "separate", "streaming"]
 
 
@@ -18,7 +18,7 @@ def __getattr__(name: str):  # lazy: `import hushboard` stays cheap (torch loads
 
     if name in ("ops", "streaming", "backend", "fx"):
         return importlib.import_module(f"hushboard.{name}")
-    if name in ("Chain", "Denoise", "Gain", "SpectralGate", "WienerDenoiser"):
+    if name in ("Chain", "Denoise", "Gain", "Rebalance", "SpectralGate", "WienerDenoiser"):
         return getattr(importlib.import_module("hushboard.fx"), name)
     if name == "StreamServer":
         return importlib.import_module("hushboard.serve").StreamServer

@@ -422,7 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     pd.add_argument("--chain", default=None, metavar="SPEC",
                     help="effects around the model, e.g. 'highpass:80,denoise,gain:3' "
                          "(items: denoise, wiener[:floor_db], gate[:n_std], gain:db, "
-                         "highpass:hz, lowpass:hz, compressor[:thr_db[:ratio]], limiter[:thr_db])")
+                         "highpass:hz, lowpass:hz, compressor[:thr_db[:ratio]], limiter[:thr_db], "
+                         "rebalance[:vocals_db[:drums_db[:bass_db[:other_db]]]]: a song's "
+                         "stems at these gains, -inf mutes, e.g. 'rebalance:-inf' for karaoke)")
     pd.add_argument("--chunk-seconds", type=float, default=10.0,
                     help="audio read and processed per step (memory bound)")
     pd.add_argument("--device", default="cpu", metavar="DEV",

@@ -91,6 +91,10 @@ class LiveStream:
                  record: str | None = None) -> None:
         if not isinstance(effect, Effect):
             raise TypeError(f"effect must be a hushboard effect (got {type(effect).__name__})")
+        if not effect.realtime:
+            raise ValueError(f"effect {effect!r} cannot run live: it computes in bursts (e.g. "
+                             "Rebalance separates whole chunks); run it offline with "
+                             "process() or `hushboard denoise --chain`")
         if int(block_size) < 1:
             raise ValueError(f"block_size must be >= 1 (got {block_size})")
         if int(channels) < 1:

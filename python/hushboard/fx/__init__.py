@@ -10,8 +10,9 @@ from hushboard.fx.dccrn import DCCRNDenoiser
 from hushboard.fx.denoise import SpectralGate, WienerDenoiser
 from hushboard.fx.gain import Gain
 from hushboard.fx.model import Denoise
+from hushboard.fx.rebalance import Rebalance
 
 __all__ = [
     "BSRNNDenoiser", "Chain", "DCCRNDenoiser", "Denoise", "Effect", "Gain", "NativeEffect",
-    "SpectralGate", "WienerDenoiser",
+    "Rebalance", "SpectralGate", "WienerDenoiser",
 ]

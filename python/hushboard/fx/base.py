@@ -91,7 +91,13 @@ class Effect(abc.ABC):
     Output does not depend on ``buffer_size`` or on how a stream is split into calls.
     Subclasses implement ``_configure(sample_rate, channels)`` (build or reset state) and
     ``_stream(block, buffer_size)``.
+
+    ``realtime`` says whether the effect can run in a live audio callback (every block costs
+    about the same and nothing is computed in bursts); ``hushboard.live`` refuses effects
+    where it is False.
     """
+
+    realtime: bool = True
 
     def __init__(self) -> None:
         self._sample_rate: float | None = None

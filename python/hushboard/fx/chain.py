@@ -92,6 +92,11 @@ class Chain(Effect, MutableSequence):
         self._effects.insert(index, self._check_member(value))
         self._invalidate()
 
+    @property
+    def realtime(self) -> bool:  # type: ignore[override]
+        """True when every hushboard effect in the chain can run live."""
+        return all(fx.realtime for fx in self._effects if isinstance(fx, Effect))
+
     # -- effect protocol --------------------------------------------------------------------
     def _configure(self, sample_rate: float, channels: int) -> None:
         segments: list[tuple[str, Any]] = []

@@ -13,12 +13,19 @@ from hushboard.fx.chain import Chain
 from hushboard.fx.denoise import SpectralGate, WienerDenoiser
 from hushboard.fx.gain import Gain
 from hushboard.fx.model import Denoise
+from hushboard.fx.rebalance import Rebalance
 
 __all__ = ["EFFECTS", "make_denoiser", "parse_chain"]
 
 def make_denoiser(name: str) -> Effect:
     """A fresh ``Denoise`` effect for a model name (see ``hushboard.fx.model.MODELS``)."""
     return Denoise(name)
+
+
+def _rebalance(*gains_db: float) -> Rebalance:
+    """The shipped separator's stems (vocals, drums, bass, other) at the gains given, in that
+    order; ``-inf`` mutes a stem (``rebalance:-inf``: the song without its vocals)."""
+    return Rebalance(gains_db=dict(zip(("vocals", "drums", "bass", "other"), gains_db)))
 
 
 def _pedalboard(cls_name: str) -> Callable[..., Any]:
@@ -41,6 +48,9 @@ EFFECTS: dict[str, tuple[Callable[..., Any], tuple[int, ...], str]] = {
     "compressor": (_pedalboard("Compressor"), (0, 1, 2),
                    "compressor[:threshold_db[:ratio]] (pedalboard)"),
     "limiter": (_pedalboard("Limiter"), (0, 1), "limiter[:threshold_db] (pedalboard)"),
+    "rebalance": (_rebalance, (0, 1, 2, 3, 4),
+                  "rebalance[:vocals_db[:drums_db[:bass_db[:other_db]]]] (the music separator's "
+                  "stems at these gains, -inf mutes; offline: 10 s latency, not for live)"),
 }
 
 
