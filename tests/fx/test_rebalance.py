@@ -248,9 +248,9 @@ def test_cli_karaoke_through_the_chain(tmp_path, capsys):
     assert "cannot run live" in capsys.readouterr().err
 
 
-def test_bag_runs_only_the_models_of_audible_stems(model):
+def test_bag_takes_each_stem_from_the_first_model_that_has_it(model):
     """A bag (vocals/accompaniment model + four-stem model): the vocals come from the first,
-    the rest from the second, and a model whose stems are all muted is not run."""
+    the rest from the second."""
     with torch.random.fork_rng():
         torch.manual_seed(1)
         vocals = BSRNN("bsrnn-music-44k-lite-vocals").eval()
@@ -258,15 +258,51 @@ def test_bag_runs_only_the_models_of_audible_stems(model):
     end = last_chunk_start(x.shape[1], 22016, 4608)
     stems = separate(x, SR, model=[vocals, model], chunk_seconds=CHUNK,
                      overlap_seconds=OVERLAP)
-    for kw, ref, runs in (({"keep": "vocals"}, stems["vocals"], 1),
-                          ({"gains_db": {"vocals": -math.inf}},
-                           stems["drums"] + stems["bass"] + stems["other"], 1),
-                          ({"gains_db": {"vocals": -3.0}},
-                           stems["vocals"] * 10 ** (-3 / 20) + stems["drums"] + stems["bass"]
-                           + stems["other"], 2)):
+    for kw, ref in (({"keep": "vocals"}, stems["vocals"]),
+                    ({"gains_db": {"vocals": -3.0}},
+                     stems["vocals"] * 10 ** (-3 / 20) + stems["drums"] + stems["bass"]
+                     + stems["other"])):
         fx = fx_of([vocals, model], **kw)
-        assert len(fx._runs) == runs
+        assert [ours for _, _, ours in fx._runs] == [[0], [1, 2, 3]]
         y = fx.process(x, SR)
         np.testing.assert_allclose(y[:, :end], ref[:, :end], atol=2e-6 * np.abs(ref).max(),
                                    rtol=0, err_msg=str(kw))
     assert not fx_of(model, gains_db=dict.fromkeys(STEMS, -math.inf)).process(x, SR).any()
+
+
+def test_set_gain_mid_stream(model):
+    """A gain set between calls is heard from the next call's first sample on, ramped in over
+    10 ms (441 samples); before the change and after the ramp the output is the stems at the
+    old and at the new gains."""
+    x = song(1.5, seed=8)
+    stems = {s: fx_of(model, keep=s).process(x, SR) for s in ("vocals", "drums")}
+    rest = fx_of(model, gains_db={"vocals": -math.inf, "drums": -math.inf}).process(x, SR)
+    fx = fx_of(model)
+    y = [fx.process(x[:, :30000], SR, reset=False)]
+    lat = fx.latency_samples
+    assert lat == 22015
+    fx.set_gain("vocals", -math.inf)
+    fx.set_gain("drums", -6.0)
+    assert fx.gains_db == {"vocals": -math.inf, "drums": -6.0, "bass": 0.0, "other": 0.0}
+    y.append(fx.process(x[:, 30000:], SR, reset=False))
+    y = np.concatenate(y, 1)[:, lat:]  # aligned with the input
+    cut = 30000 - lat
+    before = stems["vocals"] + stems["drums"] + rest
+    after = 10 ** (-6 / 20) * stems["drums"] + rest
+    scale = np.abs(before).max()
+    np.testing.assert_allclose(y[:, :cut], before[:, :cut], atol=2e-6 * scale, rtol=0)
+    np.testing.assert_allclose(y[:, cut + 441:], after[:, cut + 441:y.shape[1]],
+                               atol=2e-6 * scale, rtol=0)
+    # the ramp: linear in amplitude from the old gains to the new
+    f = (np.arange(1, 442) / 441)[None]
+    g_v, g_d = 1 - f, 1 + (10 ** (-6 / 20) - 1) * f
+    ramp = g_v * stems["vocals"][:, cut:cut + 441] + g_d * stems["drums"][:, cut:cut + 441] \
+        + rest[:, cut:cut + 441]
+    np.testing.assert_allclose(y[:, cut:cut + 441], ramp, atol=2e-6 * scale, rtol=0)
+    # reset() keeps the gains, without a ramp; bad values leave them as they were
+    fx.reset()
+    with pytest.raises(ValueError, match="unknown stem 'guitar'"):
+        fx.set_gain("guitar", 0.0)
+    with pytest.raises(ValueError, match="gain_db"):
+        fx.set_gain("bass", float("nan"))
+    np.testing.assert_allclose(fx.process(x, SR), after, atol=2e-6 * scale, rtol=0)

@@ -22,6 +22,17 @@ from hushboard.ops._native import _C
 __all__ = ["Rebalance"]
 
 
+#: a gain change ramps in linearly over this long (no click)
+_RAMP_SECONDS = 0.01
+
+
+def _check_db(db: Any, name: str) -> float:
+    if isinstance(db, bool) or not isinstance(db, numbers.Real) or math.isnan(db) \
+            or db == math.inf:
+        raise ValueError(f"{name} must be a number of dB or -inf (got {db!r})")
+    return float(db)
+
+
 class Rebalance(Effect):
     """A music separator's stems summed back at chosen gains, as a streaming effect.
 
@@ -36,8 +47,7 @@ class Rebalance(Effect):
     Args:
         model: the separator: ``"default"``, a shipped separator's name, a weights file, a
             multi-stem ``BSRNN``, or a bag ``"A+B"`` whose stems are B's, each from the first
-            model that has it (see ``hushboard.separation.separate``). Models that give only
-            muted stems are not run.
+            model that has it (see ``hushboard.separation.separate``).
         gains_db: stem name -> gain in dB (``-inf`` mutes it); stems not named stay at 0 dB.
         keep: stem name(s) kept at 0 dB, every other stem muted (``keep="vocals"``: an a
             cappella). Not with ``gains_db``.
@@ -47,7 +57,9 @@ class Rebalance(Effect):
             where CUDA is unavailable).
 
     ``latency_samples`` is one chunk at the stream's rate (plus the resampling filters' delay
-    when the stream's rate is not the model's).
+    when the stream's rate is not the model's). Every stem is separated whatever its gain, and
+    the stems stay apart until they leave the effect, so ``set_gain`` changes what is heard
+    from the next call on (a mixing desk over the separated song, ramped over 10 ms).
     """
 
     realtime = False
@@ -77,27 +89,24 @@ class Rebalance(Effect):
             if not isinstance(gains_db, Mapping):
                 raise TypeError(f"gains_db must be a mapping of stem name to dB (got "
                                 f"{type(gains_db).__name__})")
-            unknown = [s for s in gains_db if s not in stems]
-            if unknown:
-                raise ValueError(f"gains_db: unknown stem(s) {', '.join(map(repr, unknown))}; "
-                                 f"the model has {', '.join(stems)}")
             for s, db in gains_db.items():
-                if isinstance(db, bool) or not isinstance(db, numbers.Real) or math.isnan(db) \
-                        or db == math.inf:
-                    raise ValueError(f"gains_db[{s!r}] must be a number of dB or -inf (got "
-                                     f"{db!r})")
-                gains[s] = float(db)
+                gains[self._check_stem(s, "gains_db")] = _check_db(db, f"gains_db[{s!r}]")
         self._gains_db = gains
-        # per model of a bag: (model, its stem indices, their linear gains), for the stems it
-        # gives (each from the first model that has it) that are not muted
-        self._runs: list[tuple[Any, list[int], np.ndarray]] = []
+        # per model of a bag: (model, the indices of the stems it gives among its own stems,
+        # and among ours): each stem comes from the first model that has it
+        self._runs: list[tuple[Any, list[int], list[int]]] = []
         for j, m in enumerate(nets):
-            mine = [s for s in stems if gains[s] != -math.inf
-                    and next(k for k, n in enumerate(nets) if s in n.config.stems) == j]
+            mine = [s for s in stems
+                    if next(k for k, n in enumerate(nets) if s in n.config.stems) == j]
             if mine:
                 self._runs.append((m, [m.config.stems.index(s) for s in mine],
-                                   np.array([10.0 ** (gains[s] / 20.0) for s in mine],
-                                            np.float32)))
+                                   [stems.index(s) for s in mine]))
+        # linear gains: applied as the output leaves the effect, so a change is heard at once;
+        # it ramps in over _RAMP_SECONDS (from _g_from to _g_to, _ramp_pos samples done)
+        self._g_to = self._linear()
+        self._g_from = self._g_to.copy()
+        self._ramp = max(1, int(round(_RAMP_SECONDS * cfg.sample_rate)))
+        self._ramp_pos = self._ramp
         self._chunk_seconds, self._overlap_seconds = _check_seconds(chunk_seconds,
                                                                     overlap_seconds)
         # separate_long's chunk and overlap (whole hops)
@@ -111,15 +120,58 @@ class Rebalance(Effect):
         self._stream_channels = 0
         self._down = self._up = None
 
-    # -- stream state -----------------------------------------------------------------------
+    # -- gains ----------------------------------------------------------------------------
     @property
     def gains_db(self) -> dict[str, float]:
-        """Stem name -> gain in dB (``-inf``: muted)."""
+        """Stem name -> gain in dB (``-inf``: muted); change one with ``set_gain``."""
         return dict(self._gains_db)
 
     @property
     def stems(self) -> tuple[str, ...]:
         return self._net.config.stems
+
+    def _check_stem(self, stem: Any, where: str) -> str:
+        if stem not in self.stems:
+            raise ValueError(f"{where}: unknown stem {stem!r}; the model has "
+                             f"{', '.join(self.stems)}")
+        return stem
+
+    def _linear(self) -> np.ndarray:
+        return np.array([0.0 if self._gains_db[s] == -math.inf
+                         else 10.0 ** (self._gains_db[s] / 20.0) for s in self.stems], np.float32)
+
+    def set_gain(self, stem: str, gain_db: float) -> None:
+        """Set one stem's gain (dB, ``-inf`` mutes) while the effect runs, as a pedalboard
+        parameter: the output from the next ``process`` call on has it (the stems are kept
+        apart until they leave the effect), ramped in over 10 ms."""
+        stem = self._check_stem(stem, "stem")
+        gain_db = _check_db(gain_db, "gain_db")
+        self._g_from = self._gains_now()
+        self._gains_db[stem] = gain_db
+        self._g_to = self._linear()
+        self._ramp_pos = 0
+
+    def _gains_now(self) -> np.ndarray:
+        """The gains at the current point of a ramp."""
+        f = min(1.0, self._ramp_pos / self._ramp)
+        return (self._g_from + (self._g_to - self._g_from) * f).astype(np.float32)
+
+    def _mix(self, stems: np.ndarray) -> np.ndarray:
+        """(S, C, n) stems -> (C, n) at the current gains (ramping where a change is under
+        way). Summed stem by stem, element-wise, so that every sample comes out the same
+        however the stream is cut into blocks (a BLAS product would not promise that)."""
+        n = stems.shape[-1]
+        if self._ramp_pos >= self._ramp:
+            g = self._g_to[:, None, None]
+        else:
+            f = np.minimum(1.0, (self._ramp_pos + np.arange(1, n + 1)) / self._ramp)
+            g = (self._g_from[:, None] + (self._g_to - self._g_from)[:, None] * f[None, :])
+            g = g.astype(np.float32)[:, None, :]
+            self._ramp_pos = min(self._ramp, self._ramp_pos + n)
+        out = g[0] * stems[0]
+        for k in range(1, stems.shape[0]):
+            out += g[k] * stems[k]
+        return out
 
     def _inner_latency(self) -> int:
         # output sample t of the model-rate stream is final once the chunk starting at the
@@ -160,15 +212,19 @@ class Rebalance(Effect):
         self._buf = np.zeros((mc, self._chunk), np.float32)  # the chunk being filled
         self._fill = 0
         self._chunks = 0  # chunks separated so far
-        self._acc = np.zeros((c, self._chunk), np.float32)  # output of the chunk in progress
-        # model-rate output FIFO, primed with the inner latency's zeros
+        ns = len(self.stems)
+        # each stem's output of the chunk in progress, kept apart until it leaves the effect
+        self._acc = np.zeros((ns, c, self._chunk), np.float32)
+        self._g_from = self._g_to.copy()  # a restart has no ramp under way
+        self._ramp_pos = self._ramp
+        # model-rate output FIFO of the stems, primed with the inner latency's zeros
         self._skip = 0
         if self._down is not None:
             # the downsampled stream comes late by the filter's delay: start the chunk grid that
             # many samples in, so the chunks fall where separate()'s do (it resamples aligned),
             # and hold the output back as much longer (the total latency is unchanged)
             self._skip = int(round(self._down.delay_out))
-        self._out = np.zeros((c, self._inner_latency() + self._skip), np.float32)
+        self._out = np.zeros((ns, c, self._inner_latency() + self._skip), np.float32)
         if self._down is not None:
             self._down.reset()
             self._up.reset()
@@ -178,28 +234,27 @@ class Rebalance(Effect):
             self._fifo = np.zeros((c, self._preroll), np.float32)
 
     def _separate_chunk(self) -> None:
-        """Separate the full chunk in ``_buf``, mix its stems with the gains and cross-fade it
-        into the output; the samples no later chunk overlaps go to the output FIFO."""
+        """Separate the full chunk in ``_buf`` and cross-fade each stem into its output; the
+        samples no later chunk overlaps go to the output FIFO."""
         import torch
 
-        mix = np.zeros(self._buf.shape, np.float32)
+        ys = np.empty((len(self.stems),) + self._buf.shape, np.float32)  # (S, C, chunk)
         with torch.inference_mode():
-            for net, index, gains in self._runs:
+            for net, theirs, ours in self._runs:
                 x = torch.from_numpy(self._buf).to(net.window.device, net.window.dtype)[None]
-                y = net.separate(x)[0].float().cpu().numpy()  # (stems, C, chunk)
-                mix += np.tensordot(gains, y[index], axes=(0, 0))
-        if self._stream_channels == 1 and mix.shape[0] != 1:
-            mix = mix.mean(0, keepdims=True)
+                ys[ours] = net.separate(x)[0, theirs].float().cpu().numpy()
+        if self._stream_channels == 1 and ys.shape[1] != 1:
+            ys = ys.mean(1, keepdims=True)
         o = self._overlap
         if o:
             if self._chunks:
-                mix[:, :o] *= self._fade
-            mix[:, -o:] *= self._fade[::-1]
-        self._acc += mix
+                ys[..., :o] *= self._fade
+            ys[..., -o:] *= self._fade[::-1]
+        self._acc += ys
         step = self._chunk - o
-        self._out = np.concatenate([self._out, self._acc[:, :step]], axis=1)
-        self._acc[:, :o] = self._acc[:, step:]
-        self._acc[:, o:] = 0.0
+        self._out = np.concatenate([self._out, self._acc[..., :step]], axis=-1)
+        self._acc[..., :o] = self._acc[..., step:]
+        self._acc[..., o:] = 0.0
         self._buf[:, :o] = self._buf[:, step:]
         self._fill = o
         self._chunks += 1
@@ -218,8 +273,8 @@ class Rebalance(Effect):
             pos += take
             if self._fill == self._chunk:
                 self._separate_chunk()
-        y, self._out = self._out[:, :n], self._out[:, n:]
-        return y
+        y, self._out = self._out[..., :n], self._out[..., n:]
+        return self._mix(y)
 
     def _stream(self, block: np.ndarray, buffer_size: int) -> np.ndarray:
         if self._down is None:
