@@ -51,7 +51,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"  default model  {d['16000']} (16 kHz streams), {d['48000']} (48 kHz streams)")
     sep, seps = info["default_separator"], info["separators"]
     if sep:
-        print(f"  separator      {sep} (hushboard separate)")
+        print(f"  separator      {sep} (hushboard separate; as an effect: fx.Rebalance, "
+              "--chain rebalance)")
     else:
         print(f"  separator      none shipped ({DEFAULT_SEPARATOR} expected"
               + (f"; others: {', '.join(seps)}" if seps else "")

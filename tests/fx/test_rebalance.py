@@ -10,7 +10,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from hushboard.fx import Chain, Gain, Rebalance
 from hushboard.fx.spec import parse_chain
 from hushboard.models.bsrnn import BSRNN

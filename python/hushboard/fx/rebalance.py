@@ -105,14 +105,14 @@ class Rebalance(Effect):
         # it ramps in over _RAMP_SECONDS (from _g_from to _g_to, _ramp_pos samples done)
         self._g_to = self._linear()
         self._g_from = self._g_to.copy()
-        self._ramp = max(1, int(round(_RAMP_SECONDS * cfg.sample_rate)))
+        self._ramp = max(1, round(_RAMP_SECONDS * cfg.sample_rate))
         self._ramp_pos = self._ramp
         self._chunk_seconds, self._overlap_seconds = _check_seconds(chunk_seconds,
                                                                     overlap_seconds)
         # separate_long's chunk and overlap (whole hops)
         sr, hop = cfg.sample_rate, cfg.hop_length
-        self._chunk = max(hop, int(round(self._chunk_seconds * sr / hop)) * hop)
-        self._overlap = min(self._chunk - hop, int(round(self._overlap_seconds * sr / hop)) * hop)
+        self._chunk = max(hop, round(self._chunk_seconds * sr / hop) * hop)
+        self._overlap = min(self._chunk - hop, round(self._overlap_seconds * sr / hop) * hop)
         import torch
 
         fade = torch.linspace(0, 1, self._overlap + 2, dtype=net.window.dtype)[1:-1].numpy()
@@ -187,7 +187,7 @@ class Rebalance(Effect):
         up = _C.Resampler(msr, sr, 1)
         preroll = 2 + (sr + msr - 1) // msr
         delay = (down.delay_out * sr / msr + self._inner_latency() * sr / msr + up.delay_out)
-        return preroll + int(round(delay))
+        return preroll + round(delay)
 
     def _configure(self, sample_rate: float, channels: int) -> None:
         from hushboard.separation import _check_rate
@@ -223,7 +223,7 @@ class Rebalance(Effect):
             # the downsampled stream comes late by the filter's delay: start the chunk grid that
             # many samples in, so the chunks fall where separate()'s do (it resamples aligned),
             # and hold the output back as much longer (the total latency is unchanged)
-            self._skip = int(round(self._down.delay_out))
+            self._skip = round(self._down.delay_out)
         self._out = np.zeros((ns, c, self._inner_latency() + self._skip), np.float32)
         if self._down is not None:
             self._down.reset()

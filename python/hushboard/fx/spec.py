@@ -49,8 +49,9 @@ EFFECTS: dict[str, tuple[Callable[..., Any], tuple[int, ...], str]] = {
                    "compressor[:threshold_db[:ratio]] (pedalboard)"),
     "limiter": (_pedalboard("Limiter"), (0, 1), "limiter[:threshold_db] (pedalboard)"),
     "rebalance": (_rebalance, (0, 1, 2, 3, 4),
-                  "rebalance[:vocals_db[:drums_db[:bass_db[:other_db]]]] (the music separator's "
-                  "stems at these gains, -inf mutes; offline: 10 s latency, not for live)"),
+                  ("rebalance[:vocals_db[:drums_db[:bass_db[:other_db]]]] (the music "
+                   "separator's stems at these gains, -inf mutes; offline: 10 s latency, not "
+                   "for live)")),
 }
 
 
