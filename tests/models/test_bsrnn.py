@@ -170,6 +170,30 @@ def test_step_equals_offline(case):
     assert rel_l2(stepped, offline) < 1e-5
 
 
+@pytest.mark.parametrize("preset", ["bsrnn-music-44k-lite", "bsrnn-speech-48k-lite"])
+def test_autograd_masks_equal_the_fused_network(preset):
+    """Training's autograd form (grouped band ops, the native LSTM training kernels, each
+    stem's mask built from its runs of equal-width bands) gives the masks and the separated
+    audio that inference's fused native network gives."""
+    torch.manual_seed(4)
+    model = BSRNN(preset).train()
+    cfg = model.config
+    g = torch.Generator().manual_seed(1)
+    x = 0.1 * torch.randn(2, cfg.audio_channels, cfg.sample_rate // 5, generator=g)
+    spec = model._stft(x.reshape(-1, x.shape[-1]))
+    spec = spec.reshape(2, cfg.audio_channels, *spec.shape[-2:])
+    with torch.no_grad():
+        fused_masks = model.masks_of(spec)
+        fused_out = model.separate(x.squeeze(1) if cfg.audio_channels == 1 else x)
+    masks = model.masks_of(spec)
+    out = model.separate(x.squeeze(1) if cfg.audio_channels == 1 else x)
+    assert masks.requires_grad and out.requires_grad
+    assert masks.shape == fused_masks.shape == (2, len(cfg.stems), cfg.audio_channels,
+                                                cfg.n_bins, spec.shape[-1], cfg.mask_frames)
+    assert rel_l2(masks.detach(), fused_masks) < 1e-5
+    assert rel_l2(out.detach(), fused_out) < 1e-5
+
+
 def test_stereo_multi_stem_shapes_and_mask_sum():
     torch.manual_seed(3)
     cfg = BSRNNConfig(bands=(8, 8, 17), n_fft=64, hop_length=16, sample_rate=8000,

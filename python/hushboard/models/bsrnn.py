@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from hushboard.models._weights import (
     check_state_dict,
@@ -294,6 +295,13 @@ class BandMask(nn.Module):
         return fn(x, self.out_dims, self.gamma, self.beta, self.w1, self.b1, self.w2, self.b2,
                   glu=True, eps=self.eps)
 
+    def pieces(self, x: Tensor) -> list[Tensor]:
+        """The autograd form's output as the runs of equal-width bands, in band order
+        (``band_mask_grouped(..., concat=False)``): ``forward(x, False)`` is their
+        concatenation on the last axis."""
+        return band_mask_grouped(x, self.out_dims, self.gamma, self.beta, self.w1, self.b1,
+                                 self.w2, self.b2, glu=True, eps=self.eps, concat=False)
+
 
 def _rnn_module(kind: str, n: int, h: int, bidirectional: bool) -> nn.Module:
     cls = nn.LSTM if kind == "lstm" else nn.GRU
@@ -314,10 +322,12 @@ def _train_lstm_native(rnn: nn.Module, x: Tensor) -> bool:
             and all(p.is_cpu and p.dtype == torch.float32 for p in rnn.parameters()))
 
 
-def _run_rnn(rnn: nn.Module, x: Tensor, fused: bool, state: Any = None,
-             ) -> tuple[Tensor, Any]:
+def _run_rnn(rnn: nn.Module, x: Tensor, fused: bool, state: Any = None, split: bool = False,
+             ) -> tuple[Tensor | list[Tensor], Any]:
     """``rnn`` (one layer, maybe bidirectional) over ``x`` (S, L, N); ``state`` (unidirectional
-    only) is (h, c) for an LSTM or h for a GRU, each (S, H)."""
+    only) is (h, c) for an LSTM or h for a GRU, each (S, H). With ``split``, the training
+    kernels' two directions may come back as a list [forward, backward] of (S, L, H) instead
+    of their concatenation (see ``_linear_of``)."""
     if not fused and _train_lstm_native(rnn, x):
         # training: each direction through the native LSTM forward / backward kernels
         outs, states = [], []
@@ -330,6 +340,8 @@ def _run_rnn(rnn: nn.Module, x: Tensor, fused: bool, state: Any = None,
             outs.append(y)
             states.append((h, c))
         # the forward direction's final state, as the nn.LSTM branch below returns
+        if split and len(outs) > 1:
+            return outs, states[0]
         return (outs[0] if len(outs) == 1 else torch.cat(outs, -1)), states[0]
     if not fused:
         if state is None:
@@ -356,6 +368,20 @@ def _run_rnn(rnn: nn.Module, x: Tensor, fused: bool, state: Any = None,
     return (outs[0] if len(outs) == 1 else torch.cat(outs, -1)), st
 
 
+def _linear_of(fc: nn.Linear, z: Tensor | list[Tensor]) -> Tensor:
+    """``fc`` of ``z``, or of the concatenation of a list of pieces on the last axis, without
+    building it: the pieces meet the matching column blocks of the weight (a concatenation and
+    its backward are full copies of activations as large as the layer's)."""
+    if isinstance(z, Tensor):
+        return fc(z)
+    out, col = None, 0
+    for piece in z:
+        w = fc.weight[:, col:col + piece.shape[-1]]
+        col += piece.shape[-1]
+        out = F.linear(piece, w, fc.bias) if out is None else out + F.linear(piece, w)
+    return out
+
+
 class DualPathLayer(nn.Module):
     """Time path (RNN over frames within each band) then band path (bidirectional RNN over the
     bands of each frame), each LayerNorm -> RNN -> Linear -> residual.
@@ -377,11 +403,11 @@ class DualPathLayer(nn.Module):
     def forward(self, x: Tensor, fused: bool, state: Any = None) -> tuple[Tensor, Any]:
         b, t, k, n = x.shape
         z = self.time_norm(x).transpose(1, 2).reshape(b * k, t, n)
-        z, state = _run_rnn(self.time_rnn, z, fused, state)
-        x = x + self.time_fc(z).reshape(b, k, t, n).transpose(1, 2)
+        z, state = _run_rnn(self.time_rnn, z, fused, state, split=True)
+        x = x + _linear_of(self.time_fc, z).reshape(b, k, t, n).transpose(1, 2)
         z = self.band_norm(x).reshape(b * t, k, n)
-        z, _ = _run_rnn(self.band_rnn, z, fused)
-        return x + self.band_fc(z).reshape(b, t, k, n), state
+        z, _ = _run_rnn(self.band_rnn, z, fused, split=True)
+        return x + _linear_of(self.band_fc, z).reshape(b, t, k, n), state
 
 
 class BSRNN(nn.Module):
@@ -452,16 +478,25 @@ class BSRNN(nn.Module):
     def masks_of(self, spec: Tensor) -> Tensor:
         """Complex masks ``(B, stems, C, F, T, mask_frames)`` for a complex spectrum
         ``(B, C, F, T)``."""
+        return torch.stack(self._mask_list(spec), 1)
+
+    def _mask_list(self, spec: Tensor) -> list[Tensor]:
+        """``masks_of`` as a list of the stems' masks ``(B, C, F, T, mask_frames)`` (not
+        stacked: ``_separate`` uses each once)."""
         fused = self._fused()
         b, t = spec.shape[0], spec.shape[-1]
         net = self._network(spec) if fused else None
         if net is not None:  # the whole network in one native call
             m = torch.from_numpy(net.forward(self.features(spec).contiguous().numpy()))
-            return torch.stack([self._mask_tensor(m[s], b, t) for s in range(m.shape[0])], 1)
+            return [self._mask_tensor(m[s], b, t) for s in range(m.shape[0])]
         x = self.band_split(self.features(spec), fused)
         for layer in self.layers:
             x, _ = layer(x, fused)
-        return torch.stack([self._mask_tensor(m(x, fused), b, t) for m in self.masks], 1)
+        if fused:
+            return [self._mask_tensor(m(x, fused), b, t) for m in self.masks]
+        # autograd: each run of bands permuted straight into its place in the mask (one copy,
+        # where concatenating the runs and then permuting the whole mask was two)
+        return [self._mask_tensor_of_pieces(m.pieces(x), b, t) for m in self.masks]
 
     def _network(self, spec: Tensor):
         """The C++ network (``_C.BsrnnNetwork``: band split, dual-path layers and mask MLPs in
@@ -490,6 +525,14 @@ class BSRNN(nn.Module):
         cfg = self.config
         m = rows.reshape(b, t, cfg.n_bins, cfg.audio_channels, cfg.mask_frames, 2)
         return torch.view_as_complex(m).permute(0, 3, 2, 1, 4).contiguous()
+
+    def _mask_tensor_of_pieces(self, pieces: list[Tensor], b: int, t: int) -> Tensor:
+        """``_mask_tensor`` of the concatenation of ``pieces`` (runs of whole bins, in order)."""
+        cfg = self.config
+        parts = [torch.view_as_complex(p.reshape(b, t, -1, cfg.audio_channels,
+                                                 cfg.mask_frames, 2)).permute(0, 3, 2, 1, 4)
+                 for p in pieces]
+        return parts[0].contiguous() if len(parts) == 1 else torch.cat(parts, 2)
 
     @staticmethod
     def apply_mask(spec: Tensor, mask: Tensor) -> Tensor:
@@ -538,9 +581,8 @@ class BSRNN(nn.Module):
         b, c, n = x.shape
         spec = self._stft(x.reshape(b * c, n))
         spec = spec.reshape(b, c, *spec.shape[-2:])
-        masks = self.masks_of(spec)
-        s = masks.shape[1]
-        ys = torch.stack([self.apply_mask(spec, m) for m in masks.unbind(1)], 1)
+        ys = torch.stack([self.apply_mask(spec, m) for m in self._mask_list(spec)], 1)
+        s = ys.shape[1]
         y = self._istft(ys.reshape(b * s * c, *spec.shape[-2:]), n)
         return y.reshape(b, s, c, n)
 

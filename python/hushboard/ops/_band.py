@@ -144,11 +144,13 @@ def band_split_grouped(
 
 def band_mask_grouped(
     x: Tensor, out_dims: Sequence[int], gamma: Tensor, beta: Tensor, w1: Tensor, b1: Tensor,
-    w2: Tensor, b2: Tensor, glu: bool = True, eps: float = 1e-5,
-) -> Tensor:
+    w2: Tensor, b2: Tensor, glu: bool = True, eps: float = 1e-5, *, concat: bool = True,
+) -> Tensor | list[Tensor]:
     """``band_mask_reference`` with the LayerNorm and the first layer batched over all bands
     and the second layer over each run of equal output widths; differentiable, no argument
-    checks. Same values as the reference up to float rounding (see ``band_split_grouped``)."""
+    checks. Same values as the reference up to float rounding (see ``band_split_grouped``).
+    ``concat=False`` returns the runs' outputs ``(..., bands_in_run * width)`` in band order
+    instead of their concatenation (for a caller that copies them anyway: BSRNN's masks)."""
     m = 2 if glu else 1
     n = x.shape[-1]
     z = F.layer_norm(x, (n,), eps=eps) * gamma + beta
@@ -162,6 +164,8 @@ def band_mask_grouped(
         v = torch.einsum("...ch,cjh->...cj", ui, w.view(c, m * d, hidden)) + b.view(c, m * d)
         y = v[..., :d] * torch.sigmoid(v[..., d:]) if glu else torch.tanh(v)
         outs.append(y.flatten(-2))
+    if not concat:
+        return outs
     return outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
 
 
