@@ -33,6 +33,12 @@ def _check_db(db: Any, name: str) -> float:
     return float(db)
 
 
+def _preroll(outer: int, inner: int) -> int:
+    """ResampledEffect's pre-roll: after N outer samples the two rate changes have produced at
+    least N - 1 - outer/inner."""
+    return 2 + (outer + inner - 1) // inner
+
+
 class Rebalance(Effect):
     """A music separator's stems summed back at chosen gains, as a streaming effect.
 
@@ -109,14 +115,11 @@ class Rebalance(Effect):
         self._ramp_pos = self._ramp
         self._chunk_seconds, self._overlap_seconds = _check_seconds(chunk_seconds,
                                                                     overlap_seconds)
-        # separate_long's chunk and overlap (whole hops)
-        sr, hop = cfg.sample_rate, cfg.hop_length
-        self._chunk = max(hop, round(self._chunk_seconds * sr / hop) * hop)
-        self._overlap = min(self._chunk - hop, round(self._overlap_seconds * sr / hop) * hop)
-        import torch
+        # separate_long's chunks and cross-fades
+        from hushboard.models.bsrnn import crossfade
 
-        fade = torch.linspace(0, 1, self._overlap + 2, dtype=net.window.dtype)[1:-1].numpy()
-        self._fade = fade.astype(np.float32)
+        self._chunk, self._overlap = net.chunk_samples(self._chunk_seconds, self._overlap_seconds)
+        self._fade = crossfade(self._overlap, net.window.dtype).numpy().astype(np.float32)
         self._stream_channels = 0
         self._down = self._up = None
 
@@ -185,9 +188,8 @@ class Rebalance(Effect):
         sr = int(sample_rate)
         down = _C.Resampler(sr, msr, 1)
         up = _C.Resampler(msr, sr, 1)
-        preroll = 2 + (sr + msr - 1) // msr
         delay = (down.delay_out * sr / msr + self._inner_latency() * sr / msr + up.delay_out)
-        return preroll + round(delay)
+        return _preroll(sr, msr) + round(delay)
 
     def _configure(self, sample_rate: float, channels: int) -> None:
         from hushboard.separation import _check_rate
@@ -201,7 +203,7 @@ class Rebalance(Effect):
         if rate != cfg.sample_rate:
             self._down = _C.Resampler(rate, cfg.sample_rate, channels)
             self._up = _C.Resampler(cfg.sample_rate, rate, channels)
-            self._preroll = 2 + (rate + cfg.sample_rate - 1) // cfg.sample_rate
+            self._preroll = _preroll(rate, cfg.sample_rate)
         else:
             self._down = self._up = None
         self._reset_state()

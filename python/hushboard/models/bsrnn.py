@@ -214,6 +214,12 @@ BSRNN_CONFIGS: dict[str, BSRNNConfig] = {
 }
 
 
+def crossfade(overlap: int, dtype: torch.dtype = torch.float32) -> Tensor:
+    """The fade-in over ``overlap`` samples of ``overlap_add_plan``'s chunks (the fade-out is
+    its reverse; the two sum to 1)."""
+    return torch.linspace(0, 1, overlap + 2, dtype=dtype)[1:-1]
+
+
 def overlap_add_plan(n: int, chunk: int, overlap: int, dtype: torch.dtype = torch.float32
                      ) -> list[tuple[int, int, Tensor | None]]:
     """(start, end, cross-fade weights) of the chunks covering ``n`` samples (or frames):
@@ -222,7 +228,7 @@ def overlap_add_plan(n: int, chunk: int, overlap: int, dtype: torch.dtype = torc
     if n <= chunk:
         return [(0, n, None)]
     step = chunk - overlap
-    fade = torch.linspace(0, 1, overlap + 2, dtype=dtype)[1:-1]
+    fade = crossfade(overlap, dtype)
     plan, start = [], 0
     while True:
         end = min(start + chunk, n)
@@ -595,6 +601,13 @@ class BSRNN(nn.Module):
         lead = shape[:1] if batched else ()
         return y.reshape(*lead, len(self.config.stems), *shape[len(lead):])
 
+    def chunk_samples(self, chunk_seconds: float, overlap_seconds: float) -> tuple[int, int]:
+        """``separate_long``'s chunk and overlap in samples: whole hops, at least one hop per
+        chunk, and an overlap at least a hop shorter than the chunk."""
+        sr, hop = self.config.sample_rate, self.config.hop_length
+        chunk = max(hop, round(chunk_seconds * sr / hop) * hop)
+        return chunk, min(chunk - hop, round(overlap_seconds * sr / hop) * hop)
+
     @torch.no_grad()
     def separate_long(self, audio: Tensor, *, chunk_seconds: float = 10.0,
                       overlap_seconds: float = 1.0,
@@ -614,14 +627,12 @@ class BSRNN(nn.Module):
         """
         x, _ = self._check_audio(audio)
         b, c, n = x.shape
-        sr, hop = self.config.sample_rate, self.config.hop_length
         if not chunk_seconds > 0 or not 0 <= overlap_seconds < chunk_seconds:
             raise ValueError(f"need chunk_seconds > overlap_seconds >= 0 (got {chunk_seconds}, "
                              f"{overlap_seconds})")
         if isinstance(batch_chunks, bool) or not isinstance(batch_chunks, int) or batch_chunks < 1:
             raise ValueError(f"batch_chunks must be an int >= 1 (got {batch_chunks!r})")
-        chunk = max(hop, int(round(chunk_seconds * sr / hop)) * hop)
-        overlap = min(chunk - hop, int(round(overlap_seconds * sr / hop)) * hop)
+        chunk, overlap = self.chunk_samples(chunk_seconds, overlap_seconds)
         plan = overlap_add_plan(n, chunk, overlap, x.dtype)
         if len(plan) == 1:
             out = self._separate(x)
