@@ -305,3 +305,33 @@ def test_set_gain_mid_stream(model):
     with pytest.raises(ValueError, match="gain_db"):
         fx.set_gain("bass", float("nan"))
     np.testing.assert_allclose(fx.process(x, SR), after, atol=2e-6 * scale, rtol=0)
+
+
+@pytest.mark.parametrize("rate", [SR, 48000])
+def test_one_sample_blocks(model, rate):
+    """The hardest block size: one sample a call, with a gain change whose 10 ms ramp is
+    spread over 441 calls. The output is the offline one (latency_samples late) to the bit,
+    and the ramp is the same as when the change lands between two large blocks."""
+    x = song(0.9, sr=rate, seed=11, top_hz=9000)
+    n, cut = x.shape[1], int(0.6 * rate)
+    fx = fx_of(model, gains_db={"drums": -3.0})
+    lat = fx._latency_for(rate)
+    y = np.zeros_like(x)
+    fx.reset()
+    for i in range(n):
+        if i == cut:
+            fx.set_gain("vocals", -math.inf)
+        y[:, i:i + 1] = fx.process(x[:, i:i + 1], rate, reset=False)
+    assert fx.latency_samples == lat
+    # the same change between two blocks
+    ref = fx_of(model, gains_db={"drums": -3.0})
+    ref.reset()
+    r = [ref.process(x[:, :cut], rate, reset=False)]
+    ref.set_gain("vocals", -math.inf)
+    r.append(ref.process(x[:, cut:], rate, reset=False))
+    np.testing.assert_array_equal(y, np.concatenate(r, 1))
+    # and before the change, the offline output
+    off = fx_of(model, gains_db={"drums": -3.0}).process(x, rate)
+    if rate == SR:  # (resampled, the leading samples hold the filters' pre-ringing)
+        assert not y[:, :lat].any()
+    np.testing.assert_array_equal(y[:, lat:cut], off[:, :cut - lat])
