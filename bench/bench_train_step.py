@@ -15,6 +15,18 @@ Cases per preset, each pair timed interleaved in one process (medians):
   train step: the whole step, each form on its own copy of the model.
 Ratios > 1 mean the grouped forms are faster.
 
+A second table (separator presets) times the copies the autograd path avoids, the pair
+interleaved in one process:
+  mask heads fwd+bwd: every stem's mask MLP and its complex mask tensor (B, C, F, T, k), built
+      from the runs of equal-width bands permuted straight into place (BandMask.pieces, what
+      training uses) against the form training used before: the MLP's concatenated output
+      permuted whole, the stems' masks stacked (two more copies, and their backward), backward
+      of a random gradient.
+Ratios > 1 mean the form training uses is faster. (Feeding a BLSTM's two directions to its
+output Linear as two column blocks of the weight, without their concatenation, was measured
+the same way on 2026-12-07: 1.00x on the time path and 0.98x on the band path, so training
+concatenates them.)
+
 --quick: 0.5 s of audio per item, few repeats; for smoke tests, not for numbers.
 """
 
@@ -80,6 +92,27 @@ def op_cases(model, batch: int, frames: int, g: torch.Generator):
     }
 
 
+def copy_cases(model, batch: int, frames: int, g: torch.Generator):
+    """fwd+bwd of the mask heads, in the form training uses ("pieces") and with the copies it
+    avoids ("concat")."""
+    cfg = model.config
+    k, n = len(model.masks[0].out_dims), cfg.feature_dim
+    x = torch.randn(batch, frames, k, n, generator=g).requires_grad_()
+    gm = torch.randn(batch, cfg.audio_channels, cfg.n_bins, frames, cfg.mask_frames, 2,
+                     generator=g)
+
+    def masks(pieces: bool):
+        if pieces:
+            ms = [model._mask_tensor_of_pieces(m.pieces(x), batch, frames) for m in model.masks]
+        else:  # as before: each MLP's runs concatenated, permuted whole, the stems stacked
+            ms = torch.stack([model._mask_tensor(m(x, False), batch, frames)
+                              for m in model.masks], 1).unbind(1)
+        sum((torch.view_as_real(m) * gm).sum() for m in ms).backward()
+
+    return {"mask heads fwd+bwd (all stems)": {"pieces": lambda: masks(True),
+                                               "concat": lambda: masks(False)}}
+
+
 def step_cases(config: str, seconds: float, g: torch.Generator):
     torch.manual_seed(0)
     probe = build_model(config)
@@ -115,7 +148,7 @@ def step_cases(config: str, seconds: float, g: torch.Generator):
     cases["train step"] = steps
     shape = (f"batch {batch} x {seconds:g} s" + (f", {cfg.audio_channels} ch" if sep else "")
              + f" at {cfg.sample_rate / 1000:g} kHz")
-    return cases, shape
+    return cases, (copy_cases(probe, batch, frames, g) if sep else {}), shape
 
 
 def main() -> None:
@@ -133,19 +166,24 @@ def main() -> None:
     g = torch.Generator().manual_seed(0)
     for nt in (int(t) for t in args.threads.split(",")):
         H.set_threads(nt)
-        rows = []
+        rows, copy_rows = [], []
         for config in args.configs.split(","):
-            groups, shape = step_cases(config, seconds, g)
-            for case, pair in groups.items():
-                st = H.compare(pair, settings, repeats=3 if args.quick else 7,
-                               max_time=0.5 if args.quick else 30.0)
-                med = {k: v.median for k, v in st.items()}
-                rows.append([f"{config}: {case}", shape, H.fmt_time(med["grouped"]),
-                             H.fmt_time(med["per-band"]),
-                             f"{med['per-band'] / med['grouped']:.2f}"])
+            groups, copies, shape = step_cases(config, seconds, g)
+            for table, cases, (new, old) in ((rows, groups, ("grouped", "per-band")),
+                                             (copy_rows, copies, ("pieces", "concat"))):
+                for case, pair in cases.items():
+                    st = H.compare(pair, settings, repeats=3 if args.quick else 7,
+                                   max_time=0.5 if args.quick else 30.0)
+                    med = {k: v.median for k, v in st.items()}
+                    table.append([f"{config}: {case}", shape, H.fmt_time(med[new]),
+                                  H.fmt_time(med[old]), f"{med[old] / med[new]:.2f}"])
         out += ["", f"## {nt} thread(s); median ms per call", ""]
         out.append(H.markdown_table(["case", "batch", "grouped", "per-band",
                                      "per-band/grouped"], rows, align="ll" + "r" * 3))
+        if copy_rows:
+            out += ["", f"### {nt} thread(s): the copies training avoids; median ms per call", ""]
+            out.append(H.markdown_table(["case", "batch", "pieces", "concat", "concat/pieces"],
+                                        copy_rows, align="ll" + "r" * 3))
     H.write_report("\n".join(out), args.out)
 
 

@@ -85,7 +85,7 @@ def test_bench_rnn_train_quick(tmp_path):
 def test_bench_train_step_quick(tmp_path):
     out = tmp_path / "ts.md"
     stdout = _run_quick("bench_train_step.py", out)
-    assert TABLE_HEADER in stdout and "per-band/grouped" in stdout
+    assert TABLE_HEADER in stdout and "per-band/grouped" in stdout and "concat/pieces" in stdout
     assert "bsrnn-music-44k-lite" in stdout and "bsrnn-speech-16k-lite" in stdout
     assert "grouped vs per-band" in out.read_text(encoding="utf-8")
 

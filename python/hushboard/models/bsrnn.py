@@ -37,7 +37,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from hushboard.models._weights import (
     check_state_dict,
@@ -328,12 +327,10 @@ def _train_lstm_native(rnn: nn.Module, x: Tensor) -> bool:
             and all(p.is_cpu and p.dtype == torch.float32 for p in rnn.parameters()))
 
 
-def _run_rnn(rnn: nn.Module, x: Tensor, fused: bool, state: Any = None, split: bool = False,
-             ) -> tuple[Tensor | list[Tensor], Any]:
+def _run_rnn(rnn: nn.Module, x: Tensor, fused: bool, state: Any = None,
+             ) -> tuple[Tensor, Any]:
     """``rnn`` (one layer, maybe bidirectional) over ``x`` (S, L, N); ``state`` (unidirectional
-    only) is (h, c) for an LSTM or h for a GRU, each (S, H). With ``split``, the training
-    kernels' two directions may come back as a list [forward, backward] of (S, L, H) instead
-    of their concatenation (see ``_linear_of``)."""
+    only) is (h, c) for an LSTM or h for a GRU, each (S, H)."""
     if not fused and _train_lstm_native(rnn, x):
         # training: each direction through the native LSTM forward / backward kernels
         outs, states = [], []
@@ -346,8 +343,6 @@ def _run_rnn(rnn: nn.Module, x: Tensor, fused: bool, state: Any = None, split: b
             outs.append(y)
             states.append((h, c))
         # the forward direction's final state, as the nn.LSTM branch below returns
-        if split and len(outs) > 1:
-            return outs, states[0]
         return (outs[0] if len(outs) == 1 else torch.cat(outs, -1)), states[0]
     if not fused:
         if state is None:
@@ -374,20 +369,6 @@ def _run_rnn(rnn: nn.Module, x: Tensor, fused: bool, state: Any = None, split: b
     return (outs[0] if len(outs) == 1 else torch.cat(outs, -1)), st
 
 
-def _linear_of(fc: nn.Linear, z: Tensor | list[Tensor]) -> Tensor:
-    """``fc`` of ``z``, or of the concatenation of a list of pieces on the last axis, without
-    building it: the pieces meet the matching column blocks of the weight (a concatenation and
-    its backward are full copies of activations as large as the layer's)."""
-    if isinstance(z, Tensor):
-        return fc(z)
-    out, col = None, 0
-    for piece in z:
-        w = fc.weight[:, col:col + piece.shape[-1]]
-        col += piece.shape[-1]
-        out = F.linear(piece, w, fc.bias) if out is None else out + F.linear(piece, w)
-    return out
-
-
 class DualPathLayer(nn.Module):
     """Time path (RNN over frames within each band) then band path (bidirectional RNN over the
     bands of each frame), each LayerNorm -> RNN -> Linear -> residual.
@@ -409,11 +390,11 @@ class DualPathLayer(nn.Module):
     def forward(self, x: Tensor, fused: bool, state: Any = None) -> tuple[Tensor, Any]:
         b, t, k, n = x.shape
         z = self.time_norm(x).transpose(1, 2).reshape(b * k, t, n)
-        z, state = _run_rnn(self.time_rnn, z, fused, state, split=True)
-        x = x + _linear_of(self.time_fc, z).reshape(b, k, t, n).transpose(1, 2)
+        z, state = _run_rnn(self.time_rnn, z, fused, state)
+        x = x + self.time_fc(z).reshape(b, k, t, n).transpose(1, 2)
         z = self.band_norm(x).reshape(b * t, k, n)
-        z, _ = _run_rnn(self.band_rnn, z, fused, split=True)
-        return x + _linear_of(self.band_fc, z).reshape(b, t, k, n), state
+        z, _ = _run_rnn(self.band_rnn, z, fused)
+        return x + self.band_fc(z).reshape(b, t, k, n), state
 
 
 class BSRNN(nn.Module):
