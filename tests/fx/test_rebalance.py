@@ -332,6 +332,7 @@ def test_one_sample_blocks(model, rate):
     np.testing.assert_array_equal(y, np.concatenate(r, 1))
     # and before the change, the offline output
     off = fx_of(model, gains_db={"drums": -3.0}).process(x, rate)
-    if rate == SR:  # (resampled, the leading samples hold the filters' pre-ringing)
-        assert not y[:, :lat].any()
+    # silence until the latency; resampled, the last few samples before it hold the
+    # resampling filters' pre-ringing (measured: 12 samples at 48 kHz)
+    assert not y[:, :lat if rate == SR else lat - 64].any()
     np.testing.assert_array_equal(y[:, lat:cut], off[:, :cut - lat])
