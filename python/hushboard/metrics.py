@@ -13,6 +13,8 @@
   utterance-level SDR as in the Music/Sound Demixing Challenges (MDX 2021, SDX 2023) and the
   museval (BSS-eval v4, SiSEC 2018) SDR per 1-s chunk and its median. Scale-invariant SDR per
   stem is ``si_snr`` (the same formula as SI-SDR, Le Roux et al. 2019).
+* ``si_sdr_decomposition``: where a stem estimate's error comes from: SI-SIR (the other
+  stems leaking in, and how much of each) and SI-SAR (what no stem explains), Le Roux et al.
 
 All take the clean reference first and the estimate second. Inputs are 1-D (or, for ``snr``,
 ``si_snr``, ``sdr`` and the separation SDRs, any matching shape for SNR/SI-SNR/uSDR,
@@ -32,7 +34,7 @@ import numpy as np
 
 __all__ = [
     "METRICS", "USDR_EPS", "chunk_sdr", "csdr", "estoi", "pesq_nb", "pesq_wb", "resample",
-    "score", "sdr", "si_snr", "snr", "stoi", "usdr",
+    "score", "sdr", "si_sdr_decomposition", "si_snr", "snr", "stoi", "usdr",
 ]
 
 _EPS = 1e-30
@@ -104,6 +106,88 @@ def si_snr(reference: Any, estimate: Any) -> float:
     e = e.ravel() - e.mean()
     target = np.dot(e, r) / max(np.dot(r, r), _EPS) * r
     return float(10 * np.log10(max(np.sum(target**2), _EPS) / max(np.sum((e - target) ** 2), _EPS)))
+
+
+def _zero_mean_rows(x: np.ndarray) -> np.ndarray:
+    x = x.reshape(x.shape[0], -1)
+    return x - x.mean(axis=1, keepdims=True)
+
+
+def _si_decompose(refs: np.ndarray, gram: np.ndarray, est: np.ndarray,
+                  target: int) -> dict[str, Any]:
+    """The decomposition of ``si_sdr_decomposition`` from zero-mean flattened ``refs``
+    ``(K, n)``, their Gram matrix ``refs @ refs.T`` and a zero-mean flattened ``est``."""
+    b = refs @ est  # <est, s_k>
+    # Least squares on the span of the references; a silent (or duplicate) reference gets no
+    # weight rather than an undefined one.
+    beta = np.linalg.lstsq(gram, b, rcond=None)[0]
+    alpha = b[target] / gram[target, target]
+    proj = beta @ refs
+    e_target = float(alpha**2 * gram[target, target])
+    e_interf = float(np.sum((proj - alpha * refs[target]) ** 2))
+    e_artif = float(np.sum((est - proj) ** 2))
+    leak = beta**2 * np.diag(gram)  # the energy each reference's share of P est carries
+    leak[target] = 0.0
+
+    def db(num: float, den: float) -> float:
+        return float(10 * np.log10(max(num, _EPS) / max(den, _EPS)))
+
+    return {"si_sdr": db(e_target, e_interf + e_artif), "si_sir": db(e_target, e_interf),
+            "si_sar": db(e_target, e_artif),
+            "leak_db": np.array([db(v, e_target) if i != target else np.nan
+                                 for i, v in enumerate(leak)])}
+
+
+def si_sdr_decomposition(references: Any, estimate: Any, target: int) -> dict[str, Any]:
+    """Where a separated stem's error comes from: SI-SDR split into interference from the
+    other stems (SI-SIR) and artefacts (SI-SAR), as in Le Roux et al. 2019 ("SDR - half-baked
+    or well done?", section 3), plus the leak of each other stem.
+
+    All signals are made zero-mean and flattened (every channel with one gain, as
+    ``si_snr``). The estimate ``e`` is projected on the span of all the references,
+    ``P e = sum_k beta_k s_k`` (least squares); with ``alpha = <e, s_t> / |s_t|^2`` the
+    SI-SDR scale of the target ``s_t``::
+
+        e_target = alpha s_t        e_interf = P e - e_target        e_artif = e - P e
+        SI-SDR = 10 log10(|e_target|^2 / |e_interf + e_artif|^2)     (= si_snr)
+        SI-SIR = 10 log10(|e_target|^2 / |e_interf|^2)
+        SI-SAR = 10 log10(|e_target|^2 / |e_artif|^2)
+
+    ``e_interf`` and ``e_artif`` are orthogonal, so ``10^(-SI-SDR/10) = 10^(-SI-SIR/10) +
+    10^(-SI-SAR/10)``: the two ratios share the SI-SDR's error between them. ``leak_db[k]``
+    is the energy of ``beta_k s_k``, the part of the estimate that is stem ``k``, relative to
+    ``|e_target|^2`` (NaN at ``target``; very negative for a stem that does not leak or is
+    silent). An estimate inside the span has ``SI-SAR`` of about +300 dB (the floor of the
+    energies, 1e-30).
+
+    Args:
+        references: the true stems, stacked: ``(stems, ...)``.
+        estimate: the estimate of stem ``target``, shaped like one reference.
+        target: which reference the estimate is of.
+
+    Returns:
+        ``{"si_sdr", "si_sir", "si_sar": float dB, "leak_db": float64 (stems,) dB}``.
+
+    Shape:
+        references: ``(stems, ...)``, each stem any shape; estimate: ``references.shape[1:]``.
+    """
+    refs = _array(references, "references")
+    est = _array(estimate, "estimate")
+    if refs.ndim < 2:
+        raise ValueError(f"references must be stacked stems, (stems, samples...) "
+                         f"(got shape {refs.shape})")
+    if est.shape != refs.shape[1:]:
+        raise ValueError(f"estimate must have one reference's shape {refs.shape[1:]} "
+                         f"(got {est.shape})")
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+        raise TypeError(f"target must be an integer (got {type(target).__name__})")
+    if not 0 <= target < refs.shape[0]:
+        raise ValueError(f"target must be in [0, {refs.shape[0]}) (got {target})")
+    r = _zero_mean_rows(refs)
+    e = est.ravel() - est.mean()
+    if not np.any(r[target]):
+        raise ValueError("references[target] is constant (silent); SI-SDR is undefined")
+    return _si_decompose(r, r @ r.T, e, int(target))
 
 
 def _sdr_projection(r: np.ndarray, e: np.ndarray, filter_length: int) -> np.ndarray:

@@ -25,7 +25,7 @@ from hushboard.eval.separation import (
     spectral_separate,
 )
 from hushboard.io import read_audio, write_audio
-from hushboard.metrics import chunk_sdr, usdr
+from hushboard.metrics import chunk_sdr, si_sdr_decomposition, usdr
 
 SR = 44100
 STEMS = ("vocals", "drums", "bass", "other")
@@ -333,13 +333,21 @@ def test_cli_separation_end_to_end(split, tmp_path, capsys):
     assert data["config"]["baselines"] == ["mix", "spectral"]
     with open(out / "separation_results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 8 and set(rows[0]) == {"song", "system", "stem", "seconds", "csdr",
-                                                 "usdr", "si_sdr", "chunks"}
+    assert len(rows) == 8 and set(rows[0]) == {
+        "song", "system", "stem", "seconds", "csdr", "usdr", "si_sdr", "si_sir", "si_sar",
+        "chunks", "leak_from_bass", "leak_from_drums"}
     row = next(r for r in data["per_song"]
                if (r["song"], r["system"], r["stem"]) == ("song_b", "mix", "drums"))
     mix, _ = read_audio(split[0] / "song_b.flac")
     drums, _ = read_audio(split[1] / "song_b" / "drums.flac")
+    bass, _ = read_audio(split[1] / "song_b" / "bass.flac")
     assert row["usdr"] == pytest.approx(usdr(drums, mix), abs=1e-9)
+    # the decomposition projects on the evaluated stems only (bass, drums), in their order
+    d = si_sdr_decomposition(np.stack([bass, drums]), mix, 1)
+    assert row["si_sir"] == pytest.approx(d["si_sir"], abs=1e-9)
+    assert row["si_sar"] == pytest.approx(d["si_sar"], abs=1e-9)
+    assert row["leak_db"] == {"bass": pytest.approx(d["leak_db"][0], abs=1e-9)}
+    assert "Leaks (" in text and "from bass" in text
     with open(out / "separation_summary.csv", newline="") as f:
         summary = list(csv.DictReader(f))
     assert {(r["system"], r["stem"]) for r in summary} == {

@@ -1,7 +1,8 @@
 """The music-separation metrics of hushboard.metrics: uSDR (MDX/SDX global SDR, delta 1e-7),
 museval-style chunk SDR and its median (cSDR) on constructed signals with exact values, SI-SDR
-(si_snr) on stereo stems, agreement with museval's bss_eval v4 when museval is installed, and
-argument errors."""
+(si_snr) on stereo stems, its split into SI-SIR and SI-SAR (si_sdr_decomposition) against exact
+constructions and a float64 least-squares truth, agreement with museval's bss_eval v4 when
+museval is installed, and argument errors."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import importlib.util
 
 import numpy as np
 import pytest
-from hushboard.metrics import USDR_EPS, chunk_sdr, csdr, si_snr, usdr
+from hushboard.metrics import USDR_EPS, chunk_sdr, csdr, si_sdr_decomposition, si_snr, usdr
 
 SR = 8000
 
@@ -219,3 +220,101 @@ def test_chunk_sdr_bad_arguments():
         csdr(ref, ref, SR, chunk_seconds="1")
     with pytest.raises(ValueError, match="sample_rate must be a whole number"):
         csdr(ref, ref, 100)
+
+
+# -- SI-SDR split into interference and artefacts (Le Roux et al. 2019) ------------------------
+def _orthonormal_stems(stems: int, shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """``stems + 1`` zero-mean signals of unit energy, exactly orthogonal (the last one is
+    orthogonal to the others: an "artefact")."""
+    n = int(np.prod(shape))
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n, stems + 1))
+    a -= a.mean(axis=0)
+    q, _ = np.linalg.qr(a)
+    return q.T.reshape(stems + 1, *shape)
+
+
+@pytest.mark.parametrize("shape", [(2, 1001), (1777,)])
+def test_si_sdr_decomposition_exact_on_orthogonal_stems(shape):
+    q = _orthonormal_stems(4, shape, seed=3)
+    refs = q[:4] * np.array([3.0, 1.0, 0.5, 2.0]).reshape(4, *([1] * len(shape)))
+    artefact = q[4]
+    est = 0.8 * refs[1] + 0.1 * refs[0] + 0.03 * refs[3] + 0.05 * artefact
+    d = si_sdr_decomposition(refs, est, 1)
+    target = 0.8**2 * 1.0
+    leaks = np.array([0.1**2 * 9.0, np.nan, 0.0, 0.03**2 * 4.0])
+    assert d["si_sir"] == pytest.approx(10 * np.log10(target / np.nansum(leaks)), abs=1e-9)
+    assert d["si_sar"] == pytest.approx(10 * np.log10(target / 0.05**2), abs=1e-9)
+    assert d["si_sdr"] == pytest.approx(
+        10 * np.log10(target / (np.nansum(leaks) + 0.05**2)), abs=1e-9)
+    assert np.isnan(d["leak_db"][1])
+    assert d["leak_db"][0] == pytest.approx(10 * np.log10(leaks[0] / target), abs=1e-9)
+    assert d["leak_db"][3] == pytest.approx(10 * np.log10(leaks[3] / target), abs=1e-9)
+    assert d["leak_db"][2] < -200  # stem 2 does not leak
+
+
+def test_si_sdr_decomposition_against_a_float64_least_squares_truth():
+    """Correlated stereo stems of odd length, a gain, a DC offset and a filtered leak: the
+    projection on every stem, done directly with lstsq on the flattened signals."""
+    rng = np.random.default_rng(7)
+    n = 2 * 3001
+    base = rng.standard_normal((4, n))
+    refs = base + 0.4 * base[[1, 2, 3, 0]]  # correlated stems
+    refs = refs.reshape(4, 2, n // 2) + 0.2  # and not zero-mean
+    est = (1.7 * refs[2] + 0.3 * np.roll(refs[0], 5, axis=-1) + 0.2 * refs[3]
+           + 0.1 * rng.standard_normal(refs.shape[1:]) - 0.4)
+    for target in range(4):
+        d = si_sdr_decomposition(refs, est, target)
+        r = refs.reshape(4, -1)
+        r = r - r.mean(axis=1, keepdims=True)
+        e = est.ravel() - est.mean()
+        beta = np.linalg.lstsq(r.T, e, rcond=None)[0]
+        proj = beta @ r
+        alpha = (e @ r[target]) / (r[target] @ r[target])
+        t = alpha * r[target]
+        sir = 10 * np.log10(np.sum(t**2) / np.sum((proj - t) ** 2))
+        sar = 10 * np.log10(np.sum(t**2) / np.sum((e - proj) ** 2))
+        assert d["si_sir"] == pytest.approx(sir, abs=1e-6)
+        assert d["si_sar"] == pytest.approx(sar, abs=1e-6)
+        assert d["si_sdr"] == pytest.approx(si_snr(refs[target], est), abs=1e-9)
+        # the two error terms are orthogonal, so they share the SI-SDR's error exactly
+        assert 10 ** (-d["si_sdr"] / 10) == pytest.approx(
+            10 ** (-d["si_sir"] / 10) + 10 ** (-d["si_sar"] / 10), rel=1e-9)
+        for k in range(4):
+            if k != target:
+                want = 10 * np.log10(beta[k] ** 2 * np.sum(r[k] ** 2) / np.sum(t**2))
+                assert d["leak_db"][k] == pytest.approx(want, abs=1e-6)
+        # scale-invariant: a gain on the estimate changes nothing
+        d2 = si_sdr_decomposition(refs, -3.0 * est, target)
+        for key in ("si_sdr", "si_sir", "si_sar"):
+            assert d2[key] == pytest.approx(d[key], abs=1e-9)
+
+
+def test_si_sdr_decomposition_with_a_silent_stem_and_the_mixture():
+    q = _orthonormal_stems(3, (2, 500), seed=5)
+    refs = np.concatenate([q[:3], np.zeros((1, 2, 500))])  # stem 3: an instrumental's vocals
+    est = 0.9 * refs[0] + 0.2 * refs[2] + 0.1 * q[3]
+    d = si_sdr_decomposition(refs, est, 0)
+    d3 = si_sdr_decomposition(refs[:3], est, 0)
+    for key in ("si_sdr", "si_sir", "si_sar"):
+        assert d[key] == pytest.approx(d3[key], abs=1e-9)
+    assert d["leak_db"][3] < -200
+    # the mixture as the estimate lies in the span: no artefact, every other stem leaks at 0 dB
+    mix = si_sdr_decomposition(refs, refs.sum(axis=0), 0)
+    assert mix["si_sar"] > 200
+    assert mix["leak_db"][1] == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(("args", "exc", "match"), [
+    ((np.ones(10), np.ones(10), 0), ValueError, "references must be stacked"),
+    ((np.ones((2, 10)), np.ones(11), 0), ValueError, "estimate must have one reference's shape"),
+    ((np.ones((2, 10)), np.ones(10), 2), ValueError, "target must be in"),
+    ((np.ones((2, 10)), np.ones(10), 1.0), TypeError, "target must be an integer"),
+    ((np.ones((2, 10)), np.ones(10), True), TypeError, "target must be an integer"),
+    ((np.ones((2, 10)), np.full(10, np.nan), 0), ValueError, "estimate contains NaN"),
+    ((np.ones((2, 10)), np.arange(10.0), 0), ValueError, "silent"),
+    ((np.zeros((2, 0)), np.zeros(0), 0), ValueError, "references must not be empty"),
+])
+def test_si_sdr_decomposition_bad_arguments(args, exc, match):
+    with pytest.raises(exc, match=match):
+        si_sdr_decomposition(*args)

@@ -19,7 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     pe = sub.add_parser(
         "eval", help="score denoisers and peers (RNNoise, noisereduce, Wiener) on clean/noisy "
                      "file pairs: SI-SNR, SNR, SDR, PESQ, STOI; or, with --task separation, "
-                     "music separators and baselines on songs with stems: cSDR, uSDR, SI-SDR",
+                     "music separators and baselines on songs with stems: cSDR, uSDR, SI-SDR, "
+                     "SI-SIR, SI-SAR",
         description="--task denoise (the default): pairs files by name between --clean and "
                     "--noisy (a metadata.csv beside them with columns file,noise_type,snr_db "
                     "adds per-noise-type tables), runs the noisy input, each --model and each "

@@ -21,6 +21,12 @@ every stem estimate is scored against its reference with three measures from
   MUSDB's songs all have every stem, ours include instrumentals).
 * SI-SDR: scale-invariant SDR (``si_snr`` on the whole stem, all channels with one gain);
   over songs: the mean. NaN (left out) where the reference stem is silent throughout.
+* SI-SIR and SI-SAR: the SI-SDR's error split into the other evaluated stems leaking in and
+  artefacts that no stem explains (``si_sdr_decomposition``; their errors add up to the
+  SI-SDR's), and the leak of each other stem in dB under the stem's own part; over songs: the
+  mean, leaks from stems silent throughout a song left out. They need two or more evaluated
+  stems (NaN otherwise); with all four of a corpus song, whose stems sum to the mix, the span
+  they project on holds the mix.
 
 Baselines, measured in the same run:
 
@@ -53,7 +59,7 @@ from typing import Any
 import numpy as np
 
 from hushboard.eval.runner import AUDIO_EXTENSIONS, _audio_files, _json_safe
-from hushboard.metrics import chunk_sdr, si_snr, usdr
+from hushboard.metrics import _si_decompose, _zero_mean_rows, chunk_sdr, si_snr, usdr
 
 __all__ = [
     "BASELINES", "DEFAULT_BASELINES", "DEFAULT_STEMS", "SeparationResult", "Song",
@@ -64,7 +70,7 @@ __all__ = [
 DEFAULT_STEMS = ("vocals", "drums", "bass", "other")  # hushboard.separation.STEMS
 BASELINES = ("irm", "spectral", "mix")
 DEFAULT_BASELINES = ("irm", "spectral")
-MEASURES = ("csdr", "usdr", "si_sdr")
+MEASURES = ("csdr", "usdr", "si_sdr", "si_sir", "si_sar")
 
 
 @dataclass
@@ -84,9 +90,11 @@ class SeparationResult:
         systems: system names in table order (models, then baselines).
         stems: stem names in column order.
         rows: one dict per (song, system, stem): song, system, stem, seconds, csdr, usdr,
-            si_sdr and chunks (the 1-s chunks that entered the cSDR).
+            si_sdr, si_sir, si_sar, leak_db (``{other stem: dB}``) and chunks (the 1-s chunks
+            that entered the cSDR).
         summary: ``{system: {stem or "mean": stats}}``, stats = n (songs with a finite cSDR),
-            csdr (median over songs), usdr (mean), si_sdr (mean) and, when the ``irm``
+            csdr (median over songs), usdr, si_sdr, si_sir, si_sar (means), leak_db (per
+            stem: ``{other stem: mean dB}``) and, when the ``irm``
             baseline ran, csdr_gap_irm (this cSDR minus the oracle's; "mean" averages the
             stems' values).
         timing: ``{system: {"seconds": separation time, "rtf": real-time factor}}``.
@@ -480,18 +488,31 @@ def _check_estimates(system: str, song: str, out: Any, stems: list[str],
 # -- scoring ------------------------------------------------------------------------------------
 def _score_song(refs: dict[str, np.ndarray], est: dict[str, np.ndarray], sr: int,
                 stems: list[str]) -> dict[str, dict[str, float]]:
-    """Per stem: cSDR with museval's joint silence rule, uSDR, SI-SDR."""
+    """Per stem: cSDR with museval's joint silence rule, uSDR, SI-SDR, and SI-SIR, SI-SAR
+    and the other stems' leaks (``si_sdr_decomposition``) when two or more stems are scored."""
     chunks = np.stack([chunk_sdr(refs[s], est[s], sr) for s in stems])
     chunks[:, np.isnan(chunks).any(axis=0)] = np.nan  # museval: silent anywhere -> NaN for all
+    span = _zero_mean_rows(np.stack([refs[s] for s in stems]))
+    gram = span @ span.T
+    playing = [bool(np.any(span[i])) for i in range(len(stems))]
     out = {}
     for i, s in enumerate(stems):
         ok = chunks[i][~np.isnan(chunks[i])]
+        parts = {"si_sir": float("nan"), "si_sar": float("nan"),
+                 "leak_db": {o: float("nan") for o in stems if o != s}}
+        if len(stems) > 1 and playing[i]:
+            e = est[s].ravel()
+            d = _si_decompose(span, gram, e - e.mean(), i)
+            parts = {"si_sir": d["si_sir"], "si_sar": d["si_sar"],
+                     "leak_db": {o: float(d["leak_db"][k]) if playing[k] else float("nan")
+                                 for k, o in enumerate(stems) if o != s}}
         out[s] = {
             "csdr": float(np.median(ok)) if ok.size else float("nan"),
             # a stem silent throughout (an instrumental song's vocals) has no SDR: the
             # challenge formula would score any leak into it at -70 dB or so
             "usdr": usdr(refs[s], est[s]) if np.any(refs[s]) else float("nan"),
             "si_sdr": si_snr(refs[s], est[s]) if np.any(refs[s]) else float("nan"),
+            **parts,
             "chunks": int(ok.size),
         }
     return out
@@ -516,6 +537,10 @@ def _summarise(rows: list[dict[str, Any]], systems: list[str], stems: list[str]
                 "csdr": _nan_stat(csdr_vals, np.median),
                 "usdr": _nan_stat([r["usdr"] for r in sel], np.mean),
                 "si_sdr": _nan_stat([r["si_sdr"] for r in sel], np.mean),
+                "si_sir": _nan_stat([r["si_sir"] for r in sel], np.mean),
+                "si_sar": _nan_stat([r["si_sar"] for r in sel], np.mean),
+                "leak_db": {o: _nan_stat([r["leak_db"][o] for r in sel], np.mean)
+                            for o in stems if o != s},
             }
         out[sys_name]["mean"] = {
             "n": min(out[sys_name][s]["n"] for s in stems),
@@ -679,7 +704,9 @@ def evaluate_separation(
               "csdr": "museval v4 SDR per 1-s chunk, median over chunks (chunks silent in "
                       "any stem skipped); median over songs",
               "usdr": "MDX/SDX global SDR, delta 1e-7; mean over songs",
-              "si_sdr": "scale-invariant SDR of the whole stem; mean over songs"}
+              "si_sdr": "scale-invariant SDR of the whole stem; mean over songs",
+              "si_sir_sar": "SI-SDR's error split into the other evaluated stems (SI-SIR) and "
+                            "the rest (SI-SAR), Le Roux et al. 2019; mean over songs"}
     models_run = [s.name for s in systems if s.kind == "model"]
     paired = {m: paired_comparison(rows, m, models_run[0], stems) for m in models_run[1:]}
     result = SeparationResult(names, stems, rows, summary, timing, config, paired=paired)
@@ -709,8 +736,9 @@ def _table(header: list[str], rows: list[list[str]], left: int = 1) -> str:
 
 def format_separation_report(result: SeparationResult) -> str:
     """The per-song table (cSDR and uSDR per stem), the per-system, per-stem summary
-    (median cSDR, mean uSDR, mean SI-SDR over songs, and the cSDR gap to the IRM oracle when
-    it ran) and the timing, as text."""
+    (median cSDR, mean uSDR, SI-SDR, SI-SIR and SI-SAR over songs, and the cSDR gap to the IRM
+    oracle when it ran), the leaks between stems, the paired comparison and the timing, as
+    text."""
     stems = result.stems
     by = {(r["song"], r["system"], r["stem"]): r for r in result.rows}
     songs = list(dict.fromkeys(r["song"] for r in result.rows))
@@ -722,19 +750,29 @@ def format_separation_report(result: SeparationResult) -> str:
             for song in songs for sys_name in result.systems]
     parts.append("Per song (dB)\n" + _table(head, body, left=2))
     gap = "irm" in result.systems
-    head = ["system", "stem", "cSDR", "uSDR", "SI-SDR", *(["cSDR-IRM"] if gap else []), "n"]
+    head = ["system", "stem", "cSDR", "uSDR", "SI-SDR", "SI-SIR", "SI-SAR",
+            *(["cSDR-IRM"] if gap else []), "n"]
     body = []
     for sys_name in result.systems:
         for key in (*stems, "mean"):
             st = result.summary[sys_name][key]
             body.append([sys_name, key, _fmt(st["csdr"]), _fmt(st["usdr"]), _fmt(st["si_sdr"]),
+                         _fmt(st["si_sir"]), _fmt(st["si_sar"]),
                          *([_fmt(st["csdr_gap_irm"], signed=True)] if gap else []),
                          str(st["n"])])
     n = result.config.get("songs", len(songs))
     parts.append(f"Overall ({n} songs; cSDR: median over songs of the per-song median over "
-                 f"1-s chunks (museval v4); uSDR: mean (MDX/SDX); SI-SDR: mean; dB"
+                 f"1-s chunks (museval v4); uSDR: mean (MDX/SDX); SI-SDR, SI-SIR, SI-SAR: mean; dB"
                  + ("; cSDR-IRM: gap to the oracle IRM" if gap else "") + ")\n"
                  + _table(head, body, left=2))
+    if len(stems) > 1:
+        head = ["system", "stem", *(f"from {o}" for o in stems)]
+        body = [[sys_name, s, *("" if o == s else _fmt(result.summary[sys_name][s]["leak_db"][o])
+                                for o in stems)]
+                for sys_name in result.systems for s in stems]
+        parts.append("Leaks (the part of each stem's estimate that is another stem, in dB under "
+                     "the stem's own part; mean over songs where both play; the SI-SIR sums "
+                     "them)\n" + _table(head, body, left=2))
     if result.paired:
         ref = result.systems[0]  # models come first; each later one is paired with the first
         head = ["system", "stem", "higher", "lower", "cSDR diff", "median", "sign p",
@@ -757,20 +795,23 @@ def format_separation_report(result: SeparationResult) -> str:
 
 
 def _write_outputs(result: SeparationResult, out: Path) -> None:
-    cols = ["song", "system", "stem", "seconds", "csdr", "usdr", "si_sdr", "chunks"]
+    cols = ["song", "system", "stem", "seconds", "csdr", "usdr", "si_sdr", "si_sir", "si_sar",
+            "chunks"]
     with open(out / "separation_results.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(cols)
+        w.writerow(cols + [f"leak_from_{o}" for o in result.stems])
         for r in result.rows:
-            w.writerow([r[c] for c in cols])
+            w.writerow([r[c] for c in cols]
+                       + [r["leak_db"].get(o, "") for o in result.stems])
     with open(out / "separation_summary.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["system", "stem", "n", "csdr_median", "usdr_mean", "si_sdr_mean",
-                    "csdr_gap_irm", "rtf"])
+                    "si_sir_mean", "si_sar_mean", "csdr_gap_irm", "rtf"])
         for sys_name, per in result.summary.items():
             for key, st in per.items():
                 w.writerow([sys_name, key, st["n"], st["csdr"], st["usdr"], st["si_sdr"],
-                            st.get("csdr_gap_irm", ""), result.timing[sys_name]["rtf"]])
+                            st["si_sir"], st["si_sar"], st.get("csdr_gap_irm", ""),
+                            result.timing[sys_name]["rtf"]])
     payload = {"config": result.config, "systems": result.systems, "stems": result.stems,
                "summary": result.summary, "timing": result.timing, "paired": result.paired,
                "per_song": result.rows}
