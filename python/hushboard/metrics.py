@@ -134,7 +134,7 @@ def _si_decompose(refs: np.ndarray, gram: np.ndarray, est: np.ndarray,
 
     return {"si_sdr": db(e_target, e_interf + e_artif), "si_sir": db(e_target, e_interf),
             "si_sar": db(e_target, e_artif),
-            "leak_db": np.array([db(v, e_target) if i != target else np.nan
+            "leak_db": np.array([db(v, e_target) if i != target and e_target > _EPS else np.nan
                                  for i, v in enumerate(leak)])}
 
 
@@ -156,9 +156,9 @@ def si_sdr_decomposition(references: Any, estimate: Any, target: int) -> dict[st
     ``e_interf`` and ``e_artif`` are orthogonal, so ``10^(-SI-SDR/10) = 10^(-SI-SIR/10) +
     10^(-SI-SAR/10)``: the two ratios share the SI-SDR's error between them. ``leak_db[k]``
     is the energy of ``beta_k s_k``, the part of the estimate that is stem ``k``, relative to
-    ``|e_target|^2`` (NaN at ``target``; very negative for a stem that does not leak or is
-    silent). An estimate inside the span has ``SI-SAR`` of about +300 dB (the floor of the
-    energies, 1e-30).
+    ``|e_target|^2`` (NaN at ``target``, and everywhere when the estimate holds none of the
+    target; very negative for a stem that does not leak or is silent). An estimate inside the
+    span has ``SI-SAR`` of about +300 dB (the floor of the energies, 1e-30).
 
     Args:
         references: the true stems, stacked: ``(stems, ...)``.

@@ -303,6 +303,9 @@ def test_si_sdr_decomposition_with_a_silent_stem_and_the_mixture():
     mix = si_sdr_decomposition(refs, refs.sum(axis=0), 0)
     assert mix["si_sar"] > 200
     assert mix["leak_db"][1] == pytest.approx(0.0, abs=1e-9)
+    # an estimate with none of the target has no leak "relative to the target"
+    assert np.isnan(si_sdr_decomposition(refs, refs[1], 0)["leak_db"]).all()
+    assert np.isnan(si_sdr_decomposition(refs, np.zeros((2, 500)), 0)["leak_db"]).all()
 
 
 @pytest.mark.parametrize(("args", "exc", "match"), [
