@@ -127,7 +127,6 @@ def _si_decompose(refs: np.ndarray, gram: np.ndarray, est: np.ndarray,
     e_interf = float(np.sum((proj - alpha * refs[target]) ** 2))
     e_artif = float(np.sum((est - proj) ** 2))
     leak = beta**2 * np.diag(gram)  # the energy each reference's share of P est carries
-    leak[target] = 0.0
 
     def db(num: float, den: float) -> float:
         return float(10 * np.log10(max(num, _EPS) / max(den, _EPS)))
