@@ -25,7 +25,7 @@ from hushboard.eval.separation import (
     spectral_separate,
 )
 from hushboard.io import read_audio, write_audio
-from hushboard.metrics import chunk_sdr, si_sdr_decomposition, usdr
+from hushboard.metrics import bss_eval_images, chunk_sdr, si_sdr_decomposition, usdr
 
 SR = 44100
 STEMS = ("vocals", "drums", "bass", "other")
@@ -335,7 +335,9 @@ def test_cli_separation_end_to_end(split, tmp_path, capsys):
         rows = list(csv.DictReader(f))
     assert len(rows) == 8 and set(rows[0]) == {
         "song", "system", "stem", "seconds", "csdr", "usdr", "si_sdr", "si_sir", "si_sar",
-        "chunks", "leak_from_bass", "leak_from_drums"}
+        "isr", "sir", "sar", "chunks", "leak_from_bass", "leak_from_drums"}
+    # museval's ISR, SIR and SAR only with --bss-eval
+    assert all(r["sir"] == "nan" for r in rows) and "ISR" not in text
     row = next(r for r in data["per_song"]
                if (r["song"], r["system"], r["stem"]) == ("song_b", "mix", "drums"))
     mix, _ = read_audio(split[0] / "song_b.flac")
@@ -352,6 +354,35 @@ def test_cli_separation_end_to_end(split, tmp_path, capsys):
         summary = list(csv.DictReader(f))
     assert {(r["system"], r["stem"]) for r in summary} == {
         (s, k) for s in ("spectral", "mix") for k in ("bass", "drums", "mean")}
+
+
+def test_cli_bss_eval_reports_museval_images(split, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["eval", "--task", "separation", "--mix", str(split[0]), "--stems", str(split[1]),
+               "--baselines", "spectral", "--bss-eval", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "ISR" in text and "SIR" in text and "museval v4 images" in text
+    data = json.loads((out / "separation_results.json").read_text())
+    assert data["config"]["bss_eval"] is True
+    mix, _ = read_audio(split[0] / "song_b.flac")
+    refs = np.stack([read_audio(split[1] / "song_b" / f"{s}.flac")[0] for s in STEMS])
+    est = spectral_separate(mix, SR)
+    images = bss_eval_images(refs, np.stack([est[s] for s in STEMS]), SR)
+    for i, stem in enumerate(STEMS):
+        row = next(r for r in data["per_song"]
+                   if (r["song"], r["system"], r["stem"]) == ("song_b", "spectral", stem))
+        for m in ("isr", "sir", "sar"):
+            assert row[m] == pytest.approx(float(np.nanmedian(images[m][i])), abs=1e-9), m
+        # the same chunks as the cSDR, whose values are the images' SDR
+        assert row["csdr"] == pytest.approx(float(np.nanmedian(images["sdr"][i])), abs=1e-9)
+    per_stem = data["summary"]["spectral"]["vocals"]
+    assert per_stem["sir"] == pytest.approx(float(np.median(
+        [r["sir"] for r in data["per_song"]
+         if (r["system"], r["stem"]) == ("spectral", "vocals")])), abs=1e-12)
+    with open(out / "separation_summary.csv", newline="") as f:
+        summary = list(csv.DictReader(f))
+    assert all(math.isfinite(float(r["sar_median"])) for r in summary)
 
 
 def _error(capsys, argv) -> str:
@@ -377,6 +408,8 @@ def test_cli_argument_errors(split, tmp_path, capsys):
     err = _error(capsys, ["eval", "--clean", mix, "--noisy", mix, "--flip", "--shifts", "1",
                           *base])
     assert "--flip, --shifts apply to --task separation only" in err
+    err = _error(capsys, ["eval", "--clean", mix, "--noisy", mix, "--bss-eval", *base])
+    assert "--bss-eval applies to --task separation only" in err
     err = _error(capsys, ["eval", "--task", "separation", "--mix", mix, "--stems", stems,
                           "--baselines", "irm,oracle", *base])
     assert "unknown baseline 'oracle'" in err

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import importlib.util
 
+import hushboard.metrics
 import numpy as np
 import pytest
-from hushboard.metrics import USDR_EPS, chunk_sdr, csdr, si_sdr_decomposition, si_snr, usdr
+from hushboard.metrics import (
+    USDR_EPS,
+    bss_eval_images,
+    chunk_sdr,
+    csdr,
+    si_sdr_decomposition,
+    si_snr,
+    usdr,
+)
 
 SR = 8000
 
@@ -321,3 +330,172 @@ def test_si_sdr_decomposition_with_a_silent_stem_and_the_mixture():
 def test_si_sdr_decomposition_bad_arguments(args, exc, match):
     with pytest.raises(exc, match=match):
         si_sdr_decomposition(*args)
+
+
+# -- BSS-eval v4 images: SDR, ISR, SIR, SAR per chunk ------------------------------------------
+def _delayed(x: np.ndarray, length: int, flen: int) -> np.ndarray:
+    """Columns ``(p, a)``: channel ``p`` of ``x`` (zero outside its samples) delayed by ``a``,
+    over ``length`` samples."""
+    cols = np.zeros((length, x.shape[0] * flen))
+    for p in range(x.shape[0]):
+        for a in range(flen):
+            m = min(x.shape[1], length - a)
+            cols[a:a + m, p * flen + a] = x[p, :m]
+    return cols
+
+
+def _dense_bss_eval(refs: np.ndarray, ests: np.ndarray, chunk: int, flen: int) -> dict:
+    """The v4 images measures written out with explicit delayed-reference matrices and
+    float64 least squares: filters fitted on the whole (zero-padded) signals, applied to each
+    chunk's references."""
+    k, c, n = refs.shape
+    x = refs.reshape(k * c, n)
+    whole = _delayed(x, n + flen - 1, flen)
+    e_pad = np.zeros((n + flen - 1, k * c))
+    e_pad[:n] = ests.reshape(k * c, n).T
+    coef_all = np.linalg.lstsq(whole, e_pad, rcond=None)[0]
+    coef_own = [np.linalg.lstsq(whole[:, j * c * flen:(j + 1) * c * flen],
+                                e_pad[:, j * c:(j + 1) * c], rcond=None)[0] for j in range(k)]
+    count = n // chunk
+    out = {m: np.full((k, count), np.nan) for m in ("sdr", "isr", "sir", "sar")}
+    for w in range(count):
+        sl = slice(w * chunk, (w + 1) * chunk)
+        a = _delayed(x[:, sl], chunk + flen - 1, flen)
+        for j in range(k):
+            s = np.zeros((chunk + flen - 1, c))
+            s[:chunk] = refs[j][:, sl].T
+            e = np.zeros_like(s)
+            e[:chunk] = ests[j][:, sl].T
+            p_all = a @ coef_all[:, j * c:(j + 1) * c]
+            p_own = a[:, j * c * flen:(j + 1) * c * flen] @ coef_own[j]
+
+            def db(num, den):
+                return 10 * np.log10(np.sum(num**2) / np.sum(den**2))
+
+            out["sdr"][j, w] = db(s, e - s)
+            out["isr"][j, w] = db(s, p_own - s)
+            out["sir"][j, w] = db(p_own, p_all - p_own)
+            out["sar"][j, w] = db(p_all, e - p_all)
+    return out
+
+
+@pytest.mark.parametrize("batch", [1 << 22, 1])  # one batch of blocks, or one block each
+def test_lag_correlations_against_numpy(monkeypatch, batch):
+    monkeypatch.setattr(hushboard.metrics, "_CORR_BATCH", batch)
+    rng = np.random.default_rng(2)
+    z, x = rng.standard_normal((3, 5003)), rng.standard_normal((2, 5003))
+    got = hushboard.metrics._lag_correlations(z, x, 7)
+    assert got.shape == (3, 2, 13)
+    for i in range(3):
+        for p in range(2):
+            # np.correlate(z, x, "full")[n - 1 + m] = sum_t z(t + m) x(t)
+            want = np.correlate(z[i], x[p], "full")[5003 - 1 - 6: 5003 + 6]
+            np.testing.assert_allclose(got[i, p], want, atol=1e-9)
+
+
+def _mixed_stems(k: int, c: int, n: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Correlated, coloured stems and estimates made of filtered references, leaks and
+    noise (none of them inside the span of the references)."""
+    rng = np.random.default_rng(seed)
+    refs = rng.standard_normal((k, c, n))
+    refs[1] = np.cumsum(refs[1], axis=-1) * 0.05  # low-pass, so its delays are correlated
+    if c > 1:
+        refs[:, 1] += 0.5 * refs[:, 0]  # correlated channels
+    ests = np.empty_like(refs)
+    for j in range(k):
+        ests[j] = (0.8 * np.roll(refs[j], 2, axis=-1) + 0.1 * refs[j]
+                   + 0.3 * refs[(j + 1) % k][::-1] + 0.2 * rng.standard_normal((c, n)))
+    return refs, ests
+
+
+@pytest.mark.parametrize(("k", "c", "n", "chunk_seconds", "flen"),
+                         [(3, 2, 1001, 0.075, 16), (2, 1, 777, 0.0625, 9), (4, 2, 650, 1.0, 7)])
+def test_bss_eval_images_against_a_dense_float64_truth(k, c, n, chunk_seconds, flen):
+    sr = 4000
+    refs, ests = _mixed_stems(k, c, n)
+    got = bss_eval_images(refs, ests, sr, chunk_seconds=chunk_seconds, filter_length=flen)
+    chunk = min(int(chunk_seconds * sr), n)
+    want = _dense_bss_eval(refs, ests, chunk, flen)
+    for m in ("sdr", "isr", "sir", "sar"):
+        assert got[m].shape == (k, n // chunk)
+        assert np.all(np.isfinite(got[m]))
+        np.testing.assert_allclose(got[m], want[m], atol=1e-7, err_msg=m)
+    # the SDR is chunk_sdr's, exactly
+    for j in range(k):
+        np.testing.assert_array_equal(
+            got["sdr"][j], chunk_sdr(refs[j], ests[j], sr, chunk_seconds=chunk_seconds))
+    # mono stems may be (stems, samples)
+    if c == 1:
+        flat = bss_eval_images(refs[:, 0], ests[:, 0], sr, chunk_seconds=chunk_seconds,
+                               filter_length=flen)
+        for m in got:
+            np.testing.assert_array_equal(flat[m], got[m])
+
+
+def test_bss_eval_images_matches_museval_bss_eval_v4():
+    mm = _museval_metrics()
+    n = int(3.5 * SR)
+    refs, ests = _mixed_stems(3, 2, n, seed=5)
+    refs[2, :, SR:2 * SR] = 0.0  # a silent chunk in one stem: NaN for every stem
+    got = bss_eval_images(refs, ests, SR)
+    want = mm.bss_eval(refs.transpose(0, 2, 1), ests.transpose(0, 2, 1), window=SR, hop=SR,
+                       compute_permutation=False, filters_len=512, framewise_filters=False,
+                       bsseval_sources_version=False)
+    for i, m in enumerate(("sdr", "isr", "sir", "sar")):
+        assert got[m].shape == want[i].shape == (3, 3)
+        assert np.isnan(got[m][:, 1]).all() and np.isnan(want[i][:, 1]).all()
+        ok = ~np.isnan(want[i])
+        np.testing.assert_allclose(got[m][ok], want[i][ok], atol=1e-8, err_msg=m)
+
+
+def test_bss_eval_images_on_known_leaks_and_noise():
+    rng = np.random.default_rng(7)
+    n = 4 * SR
+    refs = rng.standard_normal((3, 2, n))
+    ests = refs.copy()
+    ests[0] = refs[0] + 0.1 * refs[1]  # a leak 20 dB under the stem: SIR 20, no artefacts
+    ests[1] = refs[1] + _noise_at(refs[1], 15.0)  # noise 15 dB under: SAR about 15
+    ests[2] = 0.5 * np.roll(refs[2], 7, axis=-1)  # a gain and a delay: only spatial distortion
+    got = bss_eval_images(refs, ests, SR)
+    assert got["sir"][0] == pytest.approx(np.full(4, 20.0), abs=0.3)
+    assert np.all(got["sar"][0] > 100)
+    # the span (3 stems x 2 channels x 512 delays, 3072 of the 32000 dimensions) takes in its
+    # share of the noise, so the SAR is 10 log10(1 / (1 - 3072 / 32000)) dB above the SNR
+    share = -10 * np.log10(1 - 3 * 2 * 512 / n)
+    assert got["sar"][1] == pytest.approx(np.full(4, 15.0 + share), abs=0.2)
+    assert np.all(got["sir"][1] > 25) and np.all(got["isr"][1] > 25)
+    # the delayed, scaled copy is all filtering distortion: low SDR and ISR, no interference
+    # or artefacts (up to the chunk edges: the first 7 samples come from the previous chunk)
+    assert np.all(got["sdr"][2] < 3) and np.all(got["isr"][2] < 3)
+    assert np.all(got["sir"][2] > 40) and np.all(got["sar"][2] > 25)
+
+
+def test_bss_eval_images_silence():
+    refs, ests = _mixed_stems(2, 2, 4 * SR, seed=9)
+    ests[1, :, 2 * SR:3 * SR] = 0.0  # a silent estimate chunk: that chunk is NaN for both
+    got = bss_eval_images(refs, ests, SR)
+    for m in got:
+        assert np.isnan(got[m][:, 2]).all() and np.isfinite(got[m][:, [0, 1, 3]]).all()
+    refs[0] = 0.0  # a stem silent throughout: nothing can be scored, and no error
+    got = bss_eval_images(refs, ests, SR)
+    assert all(np.isnan(v).all() and v.shape == (2, 4) for v in got.values())
+
+
+@pytest.mark.parametrize(("args", "kwargs", "exc", "match"), [
+    ((np.ones((2, 2, 100)), np.ones((2, 2, 99)), SR), {}, ValueError, "same shape"),
+    ((np.ones((2, 2, 2, 100)), np.ones((2, 2, 2, 100)), SR), {}, ValueError,
+     r"\(stems, channels, samples\)"),
+    ((np.ones(100), np.ones(100), SR), {}, ValueError, r"\(stems, samples\)"),
+    ((np.ones((2, 100)), np.ones((2, 100)), SR), {"filter_length": 101}, ValueError,
+     "filter_length must be in"),
+    ((np.ones((2, 100)), np.ones((2, 100)), SR), {"filter_length": True}, TypeError,
+     "filter_length"),
+    ((np.ones((2, 100)), np.ones((2, 100)), SR), {"chunk_seconds": 0}, ValueError,
+     "chunk_seconds"),
+    ((np.ones((2, 100)), np.ones((2, 100)), 0), {}, ValueError, "sample_rate"),
+    ((np.ones((2, 100)), np.full((2, 100), np.nan), SR), {}, ValueError, "estimates"),
+    ((np.ones((2, 0)), np.ones((2, 0)), SR), {}, ValueError, "references"),
+])
+def test_bss_eval_images_bad_arguments(args, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        bss_eval_images(*args, **kwargs)

@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "eval", help="score denoisers and peers (RNNoise, noisereduce, Wiener) on clean/noisy "
                      "file pairs: SI-SNR, SNR, SDR, PESQ, STOI; or, with --task separation, "
                      "music separators and baselines on songs with stems: cSDR, uSDR, SI-SDR, "
-                     "SI-SIR, SI-SAR",
+                     "SI-SIR, SI-SAR (and museval's ISR, SIR, SAR with --bss-eval)",
         description="--task denoise (the default): pairs files by name between --clean and "
                     "--noisy (a metadata.csv beside them with columns file,noise_type,snr_db "
                     "adds per-noise-type tables), runs the noisy input, each --model and each "
@@ -75,6 +75,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     pe.add_argument("--shifts", type=int, default=None, metavar="N",
                     help="separation: the models also separate N copies delayed by a "
                          "fraction of a hop and average (N + 1 times the time; default 0)")
+    pe.add_argument("--bss-eval", action="store_true",
+                    help="separation: also score museval's BSS-eval v4 ISR, SIR and SAR per "
+                         "stem (512-tap filters fitted on the whole song; a few seconds per "
+                         "song and system)")
     pe.add_argument("--irm-power", type=float, default=None, metavar="P",
                     help="separation: the irm baseline's mask exponent, 2 (power ratios, "
                          "IRM2; the default) or 1 (magnitude ratios, IRM1)")
@@ -94,7 +98,7 @@ _DENOISE_ONLY = (("clean", "--clean"), ("noisy", "--noisy"), ("peers", "--peers"
 _SEPARATION_ONLY = (("mix", "--mix"), ("stems", "--stems"), ("baselines", "--baselines"),
                     ("targets", "--targets"), ("wiener", "--wiener"),
                     ("irm_power", "--irm-power"), ("device", "--device"), ("flip", "--flip"),
-                    ("shifts", "--shifts"))
+                    ("shifts", "--shifts"), ("bss_eval", "--bss-eval"))
 
 
 def _check_task_arguments(args: argparse.Namespace) -> None:
@@ -148,7 +152,8 @@ def _run_separation(args: argparse.Namespace) -> int:
         wiener=args.wiener, device=args.device or "cpu",
         irm_power=2.0 if args.irm_power is None else args.irm_power,
         out_dir=args.out, progress=False if args.no_progress else None,
-        flip=args.flip, shifts=0 if args.shifts is None else args.shifts)
+        flip=args.flip, shifts=0 if args.shifts is None else args.shifts,
+        bss_eval=args.bss_eval)
     print(format_separation_report(result))
     print(f"{result.config['songs']} songs, {result.config['audio_seconds']:.1f} s of audio, "
           f"{len(result.systems)} systems, {time.perf_counter() - t0:.1f} s")

@@ -27,6 +27,11 @@ every stem estimate is scored against its reference with three measures from
   mean, leaks from stems silent throughout a song left out. They need two or more evaluated
   stems (NaN otherwise); with all four of a corpus song, whose stems sum to the mix, the span
   they project on holds the mix.
+* ISR, SIR and SAR (with ``bss_eval=True``, ``--bss-eval``): museval's v4 images measures
+  (``bss_eval_images``: 512-tap distortion filters fitted on the whole song, scored per 1-s
+  chunk), so a leak through any filter counts as interference rather than artefact; the
+  median over the cSDR's chunks, then the median over songs, as SiSEC reports them. A few
+  seconds per song and system.
 
 Baselines, measured in the same run:
 
@@ -59,7 +64,14 @@ from typing import Any
 import numpy as np
 
 from hushboard.eval.runner import AUDIO_EXTENSIONS, _audio_files, _json_safe
-from hushboard.metrics import _si_decompose, _zero_mean_rows, chunk_sdr, si_snr, usdr
+from hushboard.metrics import (
+    _si_decompose,
+    _zero_mean_rows,
+    bss_eval_images,
+    chunk_sdr,
+    si_snr,
+    usdr,
+)
 
 __all__ = [
     "BASELINES", "DEFAULT_BASELINES", "DEFAULT_STEMS", "SeparationResult", "Song",
@@ -70,7 +82,8 @@ __all__ = [
 DEFAULT_STEMS = ("vocals", "drums", "bass", "other")  # hushboard.separation.STEMS
 BASELINES = ("irm", "spectral", "mix")
 DEFAULT_BASELINES = ("irm", "spectral")
-MEASURES = ("csdr", "usdr", "si_sdr", "si_sir", "si_sar")
+MEASURES = ("csdr", "usdr", "si_sdr", "si_sir", "si_sar", "isr", "sir", "sar")
+BSS_MEASURES = ("isr", "sir", "sar")  # museval v4 images (bss_eval=True)
 
 
 @dataclass
@@ -90,13 +103,13 @@ class SeparationResult:
         systems: system names in table order (models, then baselines).
         stems: stem names in column order.
         rows: one dict per (song, system, stem): song, system, stem, seconds, csdr, usdr,
-            si_sdr, si_sir, si_sar, leak_db (``{other stem: dB}``) and chunks (the 1-s chunks
-            that entered the cSDR).
+            si_sdr, si_sir, si_sar, isr, sir, sar (NaN without ``bss_eval``), leak_db
+            (``{other stem: dB}``) and chunks (the 1-s chunks that entered the cSDR).
         summary: ``{system: {stem or "mean": stats}}``, stats = n (songs with a finite cSDR),
-            csdr (median over songs), usdr, si_sdr, si_sir, si_sar (means), leak_db (per
-            stem: ``{other stem: mean dB}``) and, when the ``irm``
-            baseline ran, csdr_gap_irm (this cSDR minus the oracle's; "mean" averages the
-            stems' values).
+            csdr (median over songs), usdr, si_sdr, si_sir, si_sar (means), isr, sir, sar
+            (medians over songs), leak_db (per stem: ``{other stem: mean dB}``) and, when the
+            ``irm`` baseline ran, csdr_gap_irm (this cSDR minus the oracle's; "mean" averages
+            the stems' values).
         timing: ``{system: {"seconds": separation time, "rtf": real-time factor}}``.
         config: the run's settings and sizes.
         files: paths written (name -> path).
@@ -487,11 +500,16 @@ def _check_estimates(system: str, song: str, out: Any, stems: list[str],
 
 # -- scoring ------------------------------------------------------------------------------------
 def _score_song(refs: dict[str, np.ndarray], est: dict[str, np.ndarray], sr: int,
-                stems: list[str]) -> dict[str, dict[str, float]]:
+                stems: list[str], bss_eval: bool = False) -> dict[str, dict[str, float]]:
     """Per stem: cSDR with museval's joint silence rule, uSDR, SI-SDR, and SI-SIR, SI-SAR
-    and the other stems' leaks (``si_sdr_decomposition``) when two or more stems are scored."""
+    and the other stems' leaks (``si_sdr_decomposition``) when two or more stems are scored;
+    with ``bss_eval``, museval's ISR, SIR and SAR (medians over the cSDR's chunks)."""
     chunks = np.stack([chunk_sdr(refs[s], est[s], sr) for s in stems])
     chunks[:, np.isnan(chunks).any(axis=0)] = np.nan  # museval: silent anywhere -> NaN for all
+    images = {m: np.full(chunks.shape, np.nan) for m in BSS_MEASURES}
+    if bss_eval and not np.isnan(chunks).all():
+        images = bss_eval_images(np.stack([refs[s] for s in stems]),
+                                 np.stack([est[s] for s in stems]), sr)
     span = _zero_mean_rows(np.stack([refs[s] for s in stems]))
     gram = span @ span.T
     playing = [bool(np.any(span[i])) for i in range(len(stems))]
@@ -513,6 +531,7 @@ def _score_song(refs: dict[str, np.ndarray], est: dict[str, np.ndarray], sr: int
             "usdr": usdr(refs[s], est[s]) if np.any(refs[s]) else float("nan"),
             "si_sdr": si_snr(refs[s], est[s]) if np.any(refs[s]) else float("nan"),
             **parts,
+            **{m: _nan_stat(images[m][i], np.median) for m in BSS_MEASURES},
             "chunks": int(ok.size),
         }
     return out
@@ -539,6 +558,7 @@ def _summarise(rows: list[dict[str, Any]], systems: list[str], stems: list[str]
                 "si_sdr": _nan_stat([r["si_sdr"] for r in sel], np.mean),
                 "si_sir": _nan_stat([r["si_sir"] for r in sel], np.mean),
                 "si_sar": _nan_stat([r["si_sar"] for r in sel], np.mean),
+                **{m: _nan_stat([r[m] for r in sel], np.median) for m in BSS_MEASURES},
                 "leak_db": {o: _nan_stat([r["leak_db"][o] for r in sel], np.mean)
                             for o in stems if o != s},
             }
@@ -616,6 +636,7 @@ def evaluate_separation(
     stems: Sequence[str] | None = None, wiener: bool = False, device: str = "cpu",
     irm_power: float = 2.0, out_dir: str | os.PathLike | None = None,
     progress: bool | None = None, log: Any = None, flip: bool = False, shifts: int = 0,
+    bss_eval: bool = False,
 ) -> SeparationResult:
     """Run every separator and baseline on every song and score each stem.
 
@@ -631,6 +652,8 @@ def evaluate_separation(
         device: passed to the models (``cpu``, ``cuda``...).
         irm_power: the ``irm`` baseline's mask exponent (2: IRM2, 1: IRM1).
         flip, shifts: the models' test-time augmentation (see ``hushboard.separate``).
+        bss_eval: also score museval's v4 ISR, SIR and SAR per stem
+            (``hushboard.metrics.bss_eval_images``; a few seconds per song and system).
         out_dir: where to write ``separation_results.csv`` (per song, system and stem),
             ``separation_summary.csv``, ``separation_results.json`` and
             ``separation_report.txt``; None writes nothing.
@@ -649,6 +672,8 @@ def evaluate_separation(
         raise TypeError(f"flip must be a bool (got {type(flip).__name__})")
     if isinstance(shifts, bool) or not isinstance(shifts, int) or not 0 <= shifts <= 16:
         raise ValueError(f"--shifts must be an int in [0, 16] (got {shifts!r})")
+    if not isinstance(bss_eval, bool):
+        raise TypeError(f"bss_eval must be a bool (got {type(bss_eval).__name__})")
     systems = _build_systems(models, baselines, stems, bool(wiener), str(device),
                              float(irm_power), flip, shifts)
     names = [s.name for s in systems]
@@ -683,7 +708,7 @@ def evaluate_separation(
                 raw = system.run(mix, sr, refs)
                 proc_time[system.name] += time.perf_counter() - t0
                 est = _check_estimates(system.name, song.name, raw, stems, mix.shape)
-                for st, values in _score_song(refs, est, sr, stems).items():
+                for st, values in _score_song(refs, est, sr, stems, bss_eval).items():
                     rows.append({"song": song.name, "system": system.name, "stem": st,
                                  "seconds": seconds, **values})
                 bar.update(1)
@@ -698,7 +723,7 @@ def evaluate_separation(
               "models": list(models), "baselines": [s.name for s in systems
                                                     if s.kind == "baseline"],
               "wiener": bool(wiener), "device": str(device), "irm_power": float(irm_power),
-              "flip": flip, "shifts": shifts,
+              "flip": flip, "shifts": shifts, "bss_eval": bss_eval,
               "songs": len(songs),
               "audio_seconds": audio_seconds, "sample_rate": rate,
               "csdr": "museval v4 SDR per 1-s chunk, median over chunks (chunks silent in "
@@ -706,7 +731,10 @@ def evaluate_separation(
               "usdr": "MDX/SDX global SDR, delta 1e-7; mean over songs",
               "si_sdr": "scale-invariant SDR of the whole stem; mean over songs",
               "si_sir_sar": "SI-SDR's error split into the other evaluated stems (SI-SIR) and "
-                            "the rest (SI-SAR), Le Roux et al. 2019; mean over songs"}
+                            "the rest (SI-SAR), Le Roux et al. 2019; mean over songs",
+              **({"isr_sir_sar": "museval v4 images ISR, SIR, SAR (512-tap filters fitted "
+                                 "on the whole song) per 1-s chunk, median over the cSDR's "
+                                 "chunks; median over songs"} if bss_eval else {})}
     models_run = [s.name for s in systems if s.kind == "model"]
     paired = {m: paired_comparison(rows, m, models_run[0], stems) for m in models_run[1:]}
     result = SeparationResult(names, stems, rows, summary, timing, config, paired=paired)
@@ -750,19 +778,23 @@ def format_separation_report(result: SeparationResult) -> str:
             for song in songs for sys_name in result.systems]
     parts.append("Per song (dB)\n" + _table(head, body, left=2))
     gap = "irm" in result.systems
+    bss = bool(result.config.get("bss_eval"))
     head = ["system", "stem", "cSDR", "uSDR", "SI-SDR", "SI-SIR", "SI-SAR",
-            *(["cSDR-IRM"] if gap else []), "n"]
+            *(["ISR", "SIR", "SAR"] if bss else []), *(["cSDR-IRM"] if gap else []), "n"]
     body = []
     for sys_name in result.systems:
         for key in (*stems, "mean"):
             st = result.summary[sys_name][key]
             body.append([sys_name, key, _fmt(st["csdr"]), _fmt(st["usdr"]), _fmt(st["si_sdr"]),
                          _fmt(st["si_sir"]), _fmt(st["si_sar"]),
+                         *([_fmt(st[m]) for m in BSS_MEASURES] if bss else []),
                          *([_fmt(st["csdr_gap_irm"], signed=True)] if gap else []),
                          str(st["n"])])
     n = result.config.get("songs", len(songs))
     parts.append(f"Overall ({n} songs; cSDR: median over songs of the per-song median over "
                  f"1-s chunks (museval v4); uSDR: mean (MDX/SDX); SI-SDR, SI-SIR, SI-SAR: mean; dB"
+                 + ("; ISR, SIR, SAR: museval v4 images, median over chunks, then songs"
+                    if bss else "")
                  + ("; cSDR-IRM: gap to the oracle IRM" if gap else "") + ")\n"
                  + _table(head, body, left=2))
     if len(stems) > 1:
@@ -796,7 +828,7 @@ def format_separation_report(result: SeparationResult) -> str:
 
 def _write_outputs(result: SeparationResult, out: Path) -> None:
     cols = ["song", "system", "stem", "seconds", "csdr", "usdr", "si_sdr", "si_sir", "si_sar",
-            "chunks"]
+            "isr", "sir", "sar", "chunks"]
     with open(out / "separation_results.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(cols + [f"leak_from_{o}" for o in result.stems])
@@ -806,11 +838,13 @@ def _write_outputs(result: SeparationResult, out: Path) -> None:
     with open(out / "separation_summary.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["system", "stem", "n", "csdr_median", "usdr_mean", "si_sdr_mean",
-                    "si_sir_mean", "si_sar_mean", "csdr_gap_irm", "rtf"])
+                    "si_sir_mean", "si_sar_mean", "isr_median", "sir_median", "sar_median",
+                    "csdr_gap_irm", "rtf"])
         for sys_name, per in result.summary.items():
             for key, st in per.items():
                 w.writerow([sys_name, key, st["n"], st["csdr"], st["usdr"], st["si_sdr"],
-                            st["si_sir"], st["si_sar"], st.get("csdr_gap_irm", ""),
+                            st["si_sir"], st["si_sar"], st["isr"], st["sir"], st["sar"],
+                            st.get("csdr_gap_irm", ""),
                             result.timing[sys_name]["rtf"]])
     payload = {"config": result.config, "systems": result.systems, "stems": result.stems,
                "summary": result.summary, "timing": result.timing, "paired": result.paired,
