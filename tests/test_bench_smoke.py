@@ -132,3 +132,14 @@ def test_bench_precision_quick(tmp_path):
     assert stdout.count("bsrnn-speech-16k-lite") >= 3
     report = out.read_text(encoding="utf-8")
     assert "bfloat16" in report and "float16" in report and "output SNR vs float32" in report
+
+
+def test_bench_bss_eval_quick(tmp_path):
+    out = tmp_path / "bss.md"
+    stdout = _run_quick("bench_bss_eval.py", out, timeout=300)
+    assert TABLE_HEADER in stdout and "hushboard bss_eval_images" in stdout
+    # museval is a test extra: the comparison runs, and the two agree
+    assert "museval.metrics.bss_eval (v4)" in stdout
+    worst = float(stdout.split("SDR, ISR, SIR and SAR: ")[1].split(" dB")[0])
+    assert worst < 1e-6
+    assert "hushboard BSS-eval v4 benchmark" in out.read_text(encoding="utf-8")

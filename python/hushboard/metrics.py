@@ -384,14 +384,22 @@ def _next_pow2(n: int) -> int:
 
 def _spd_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """``(gram + eps I)^-1 rhs`` as museval's distortion filters solve it (eps: float64's
-    machine epsilon), by Cholesky; a Gram matrix that is not numerically positive definite
-    falls back to least squares on ``gram``, as museval falls back from ``solve``."""
+    machine epsilon): by Cholesky, by LU where the matrix is not numerically positive definite
+    (references with few degrees of freedom, such as pure tones, whose delays are nearly
+    collinear), and by least squares on ``gram`` where it is singular, as museval falls back
+    from ``solve``."""
     import scipy.linalg
 
     reg = gram + np.finfo(np.float64).eps * np.eye(gram.shape[0])
     try:
         return scipy.linalg.cho_solve(scipy.linalg.cho_factor(reg, check_finite=False), rhs,
                                       check_finite=False)
+    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+        pass
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)  # ill-conditioned
+            return scipy.linalg.solve(reg, rhs, check_finite=False)
     except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
         return np.linalg.lstsq(gram, rhs, rcond=None)[0]
 
