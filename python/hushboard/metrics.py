@@ -434,6 +434,7 @@ def _lag_correlations(z: np.ndarray, x: np.ndarray, max_lag: int) -> np.ndarray:
     out = np.fft.irfft(acc.transpose(1, 2, 0), n_fft)  # (Z, P, n_fft)
     return out[..., : span + 1]
 
+
 def bss_eval_images(references: Any, estimates: Any, sample_rate: int, *,
                     chunk_seconds: float = 1.0, filter_length: int = 512
                     ) -> dict[str, np.ndarray]:
