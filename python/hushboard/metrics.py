@@ -193,11 +193,15 @@ def si_sdr_decomposition(references: Any, estimate: Any, target: int) -> dict[st
     return _si_decompose(r, r @ r.T, e, int(target))
 
 
+def _next_pow2(n: int) -> int:
+    return 1 << max(0, math.ceil(math.log2(n)))
+
+
 def _sdr_projection(r: np.ndarray, e: np.ndarray, filter_length: int) -> np.ndarray:
     """The least-squares projection of the zero-padded estimate on the span of the reference
     delayed by 0..filter_length-1 samples (mir_eval's ``_project`` for one source)."""
     n, flen = r.size, filter_length
-    n_fft = 1 << math.ceil(math.log2(n + flen - 1))
+    n_fft = _next_pow2(n + flen - 1)
     rf = np.fft.rfft(r, n_fft)
     ef = np.fft.rfft(e, n_fft)
     auto = np.fft.irfft(rf * np.conj(rf), n_fft)[:flen]  # <r(t), r(t - k)>, k = 0..flen-1
@@ -378,10 +382,6 @@ def csdr(reference: Any, estimate: Any, sample_rate: int, *,
     return float(np.median(values)) if values.size else float("nan")
 
 
-def _next_pow2(n: int) -> int:
-    return 1 << max(0, math.ceil(math.log2(n)))
-
-
 def _spd_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """``(gram + eps I)^-1 rhs`` as museval's distortion filters solve it (eps: float64's
     machine epsilon): by Cholesky, by LU where the matrix is not numerically positive definite
@@ -548,24 +548,23 @@ def bss_eval_images(references: Any, estimates: Any, sample_rate: int, *,
     h_own = np.fft.rfft(coef_own, m_fft, axis=2)  # (stem, ch in, F, ch out)
     h_all = np.ascontiguousarray(h_all.transpose(2, 0, 1))  # (out, in, F)
     h_own = np.ascontiguousarray(h_own.transpose(0, 3, 1, 2))  # (stem, ch out, ch in, F)
+
+    def energy(v: np.ndarray) -> np.ndarray:  # per stem, over its channels and samples
+        return np.sum(v.reshape(n_src, -1) ** 2, axis=1)
+
     for w in np.flatnonzero(~silent):
         rw = r[:, :, w].reshape(P, chunk)
-        ew = e[:, :, w].reshape(P, chunk)
         rwf = np.fft.rfft(rw, m_fft)
         p_all = np.fft.irfft(np.einsum("oif,if->of", h_all, rwf), m_fft)[:, :m]
         p_own = np.fft.irfft(np.einsum("jocf,jcf->jof", h_own, rwf.reshape(n_src, n_ch, -1)),
                              m_fft)[..., :m].reshape(P, m)
-        s_pad = np.zeros((P, m))
-        s_pad[:, :chunk] = rw
-        e_pad = np.zeros((P, m))
-        e_pad[:, :chunk] = ew
-
-        def energy(x: np.ndarray) -> np.ndarray:
-            return np.sum(x.reshape(n_src, -1) ** 2, axis=1)
-
-        out["isr"][:, w] = db(energy(rw), energy(p_own - s_pad))
+        spat = p_own.copy()  # P_own - s, s zero-padded by flen - 1
+        spat[:, :chunk] -= rw
+        artif = -p_all  # e - P_all, e zero-padded likewise
+        artif[:, :chunk] += e[:, :, w].reshape(P, chunk)
+        out["isr"][:, w] = db(energy(rw), energy(spat))
         out["sir"][:, w] = db(energy(p_own), energy(p_all - p_own))
-        out["sar"][:, w] = db(energy(p_all), energy(e_pad - p_all))
+        out["sar"][:, w] = db(energy(p_all), energy(artif))
     # the SDR needs no filters: it is chunk_sdr's, with the joint silence rule
     out["sdr"] = np.stack([chunk_sdr(refs[j], ests[j], sample_rate, chunk_seconds=chunk_seconds)
                            for j in range(n_src)])

@@ -506,11 +506,11 @@ def _score_song(refs: dict[str, np.ndarray], est: dict[str, np.ndarray], sr: int
     with ``bss_eval``, museval's ISR, SIR and SAR (medians over the cSDR's chunks)."""
     chunks = np.stack([chunk_sdr(refs[s], est[s], sr) for s in stems])
     chunks[:, np.isnan(chunks).any(axis=0)] = np.nan  # museval: silent anywhere -> NaN for all
+    references = np.stack([refs[s] for s in stems])
     images = {m: np.full(chunks.shape, np.nan) for m in BSS_MEASURES}
     if bss_eval and not np.isnan(chunks).all():
-        images = bss_eval_images(np.stack([refs[s] for s in stems]),
-                                 np.stack([est[s] for s in stems]), sr)
-    span = _zero_mean_rows(np.stack([refs[s] for s in stems]))
+        images = bss_eval_images(references, np.stack([est[s] for s in stems]), sr)
+    span = _zero_mean_rows(references)
     gram = span @ span.T
     playing = [bool(np.any(span[i])) for i in range(len(stems))]
     out = {}
