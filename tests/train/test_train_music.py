@@ -116,6 +116,84 @@ def test_fading_floor_keeps_silence_and_lifts_the_cap():
         separation_loss(est, ref, mix, 0.0, floor="none")
 
 
+def test_chunked_sdr_loss_against_float64_and_weighs_quiet_passages():
+    g = torch.Generator().manual_seed(5)
+    scale = torch.tensor([1.0, 0.5, 0.2, 0.05])[:, None, None]
+    ref = torch.randn(3, 4, 2, 4411, generator=g) * scale
+    ref[1, 2, :, :2000] = 0.0  # a stem silent in the first chunks only
+    mix = ref.sum(1)
+    est = ref + 0.05 * torch.randn(ref.shape, generator=g)
+    weights = (2.0, 1.0, 1.25, 1.5)
+    w = torch.tensor(weights, dtype=torch.float64)
+    for floor in ("mix", "fade"):
+        for chunk, bounds in ((1000, (0, 1103, 2206, 3309, 4411)), (3000, (0, 4411))):
+            # float64 truth: near-equal consecutive pieces, each with its own floor
+            terms = []
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+                r, e, m = (t[..., a:b].double() for t in (ref, est, mix))
+                eps = m.pow(2).sum((-2, -1))[:, None] * 0.1 / 4 + 1e-8
+                energy = r.pow(2).sum((-2, -1))
+                if floor == "fade":
+                    eps = eps * (eps / (eps + energy)) ** 2 + 1e-3 * energy
+                sdr = 10 * torch.log10((energy + eps) / ((r - e).pow(2).sum((-2, -1)) + eps))
+                terms.append(-(sdr * w).sum() / (w.sum() * sdr.shape[0]))
+            truth = torch.stack(terms).mean()
+            got = separation_loss(est, ref, mix, 0.0, stem_weights=weights, floor=floor,
+                                  chunk=chunk)
+            torch.testing.assert_close(got.double(), truth, rtol=1e-5, atol=1e-5)
+        # a chunk as long as the segment or longer is the segment-wide loss
+        whole = separation_loss(est, ref, mix, 0.0, floor=floor)
+        for chunk in (4411, 10 ** 6):
+            assert float(separation_loss(est, ref, mix, 0.0, floor=floor, chunk=chunk)) == \
+                pytest.approx(float(whole), rel=1e-6)
+    # a passage 20 dB quieter with the same relative error: per chunk it costs the same dB and
+    # pulls ten times harder per sample; over the whole segment it pulls ten times less
+    half = torch.randn(2, 1, 4, 2, 1000, generator=g)
+    song, noise = torch.cat([half, 0.1 * half], -1)  # the passage again, 20 dB down
+    grads = {}
+    for chunk in (None, 1000):
+        x = (song + 0.3 * noise).requires_grad_(True)
+        separation_loss(x, song, song.sum(1), 0.0, floor="fade", chunk=chunk).backward()
+        grads[chunk] = float(x.grad[..., 1000:].norm() / x.grad[..., :1000].norm())
+    assert grads[1000] == pytest.approx(10.0, rel=1e-3)
+    assert grads[None] == pytest.approx(0.1, rel=1e-3)
+    for bad in (0, -5, 2.5, True):
+        with pytest.raises(ValueError, match="chunk must be a positive number of samples"):
+            separation_loss(est, ref, mix, 0.0, chunk=bad)
+
+
+def test_sdr_chunk_seconds_config_cli_and_record(tmp_path):
+    from hushboard.cli import main
+
+    for bad in (0, -1.0, float("nan"), float("inf"), True, "1"):
+        with pytest.raises(ValueError, match="sdr_chunk_seconds must be a positive number"):
+            TrainConfig(model="bsrnn-music-44k-lite", sdr_chunk_seconds=bad)
+    with pytest.raises(ValueError, match="sdr_chunk_seconds is under one sample"):
+        TrainConfig(model="bsrnn-music-44k-lite", sdr_chunk_seconds=1e-6)
+    with pytest.raises(ValueError, match="sdr_chunk_seconds applies to music separators"):
+        TrainConfig(model="bsrnn-speech-16k-lite", sdr_chunk_seconds=1.0)
+    assert main(["train", "bsrnn-speech-16k-lite", "--data", "nowhere", "--out", "nowhere",
+                 "--sdr-chunk-seconds", "1"]) == 2
+    data = Stems(2, 0.25, seed=6)
+    cfg = TrainConfig(model="bsrnn-music-44k-lite", steps=2, batch_size=2, segment_seconds=0.25,
+                      lr=1e-3, warmup_steps=1, valid_every=2, checkpoint_every=2, valid_items=2,
+                      seed=0, mrstft_weight=0.0, sdr_floor="fade", sdr_chunk_seconds=0.1)
+    result = train(cfg, data, data, tmp_path, progress=False)
+    assert "SDR floor 'fade', per 0.1 s chunk" in (tmp_path / "MODEL_CARD.md").read_text()
+    ck = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert ck["config"]["sdr_chunk_seconds"] == 0.1
+    # the logged validation loss is the chunked one (0.25 s in two pieces of 0.1 s or more)
+    from hushboard.train.loop import _collate
+
+    model = build_model("bsrnn-music-44k-lite")
+    model.load_state_dict(ck["model"])
+    batch = [_collate([data[0], data[1]])]
+    chunked = evaluate(model, batch, torch.device("cpu"), 0.0, sdr_floor="fade", sdr_chunk=4410)
+    whole = evaluate(model, batch, torch.device("cpu"), 0.0, sdr_floor="fade")
+    assert result["valid_loss"] == pytest.approx(chunked["valid_loss"], abs=1e-5)
+    assert abs(chunked["valid_loss"] - whole["valid_loss"]) > 1e-4
+
+
 def test_sdr_floor_config_cli_and_record(tmp_path):
     from hushboard.cli import main
 

@@ -26,7 +26,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       valid_every=args.valid_every, checkpoint_every=args.checkpoint_every,
                       valid_items=args.valid_items, seed=args.seed, device=args.device,
                       num_workers=args.workers, mrstft_weight=args.mrstft_weight,
-                      stem_weights=stem_weights, arch=arch, sdr_floor=args.sdr_floor)
+                      stem_weights=stem_weights, arch=arch, sdr_floor=args.sdr_floor,
+                      sdr_chunk_seconds=args.sdr_chunk_seconds)
     if is_separator(model):
         return _train_separator(args, cfg, model)
     sr = model.config.sample_rate
@@ -176,6 +177,10 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
                    "down, for every stem; caps what the loss rewards at about 10 dB) or 'fade' "
                    "(that floor for silent stems, fading out as a stem plays: a cap of 27 dB "
                    "for such a stem; default mix)")
+    p.add_argument("--sdr-chunk-seconds", type=float, default=None, metavar="S",
+                   help="music separators: score the loss's SDR per S-second chunk and average "
+                   "the chunks, as cSDR takes the median of 1 s chunks, so that quiet passages "
+                   "count as much as loud ones (default: one SDR per segment)")
     p.add_argument("--arch", default=None, metavar="FIELD=VALUE,...",
                    help="change the preset's architecture, e.g. num_layers=6,hidden_size=96 "
                    "(any number, string or flag field of its config); with --init from the "

@@ -56,6 +56,9 @@ class TrainConfig:
         sdr_floor: separators only: the SDR loss's floor, ``"mix"`` (the mix's energy 10 dB
             down, for every stem) or ``"fade"`` (that floor for silent stems, fading out for
             playing ones), see :func:`hushboard.train.losses.separation_loss`.
+        sdr_chunk_seconds: separators only: score the loss's SDR per chunk of this length and
+            average the chunks (cSDR's 1 s, say), so that quiet passages count as much as loud
+            ones; ``None``: one SDR per segment (``separation_loss``'s ``chunk``).
         valid_every, checkpoint_every: in steps.
         valid_items: mixtures in the fixed validation set.
         seed: seeds the model initialisation, the batch order and the mixtures.
@@ -82,6 +85,7 @@ class TrainConfig:
     stem_weights: tuple[float, ...] | None = None
     arch: dict[str, Any] | None = None
     sdr_floor: str = "mix"
+    sdr_chunk_seconds: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "valid_every", "checkpoint_every", "valid_items"):
@@ -106,6 +110,18 @@ class TrainConfig:
             raise ValueError(f"sdr_floor must be one of {SDR_FLOORS} (got {self.sdr_floor!r})")
         if self.sdr_floor != "mix" and not is_separator(model):
             raise ValueError(f"sdr_floor applies to music separators, not {self.model!r}")
+        if self.sdr_chunk_seconds is not None:
+            c = self.sdr_chunk_seconds
+            if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c) \
+                    or not c > 0:
+                raise ValueError(f"sdr_chunk_seconds must be a positive number of seconds or None "
+                                 f"(got {c!r})")
+            if not is_separator(model):
+                raise ValueError(f"sdr_chunk_seconds applies to music separators, not "
+                                 f"{self.model!r}")
+            if round(c * model.config.sample_rate) < 1:
+                raise ValueError(f"sdr_chunk_seconds is under one sample (got {c!r})")
+            self.sdr_chunk_seconds = float(c)
         if self.stem_weights is not None:
             if not is_separator(model):
                 raise ValueError(f"stem_weights apply to music separators, not {self.model!r}")
@@ -365,7 +381,7 @@ def _usdr(estimate: Tensor, reference: Tensor) -> Tensor:
 def evaluate_separation(model: nn.Module, items: list[tuple[Tensor, Tensor]],
                         device: torch.device, mrstft_weight: float,
                         stem_weights: tuple[float, ...] | None = None,
-                        sdr_floor: str = "mix") -> dict[str, float]:
+                        sdr_floor: str = "mix", sdr_chunk: int | None = None) -> dict[str, float]:
     """Mean loss over the items; uSDR per stem, averaged over the items where that stem plays
     (a stem whose energy in the segment is more than 50 dB under the mix's is silent there:
     its SDR is undefined, as museval skips silent chunks), the mean over stems, and its gain
@@ -386,7 +402,8 @@ def evaluate_separation(model: nn.Module, items: list[tuple[Tensor, Tensor]],
         est = model(mix)
         b = mix.shape[0]
         loss += float(separation_loss(est, ref, mix, mrstft_weight,
-                                      stem_weights=stem_weights, floor=sdr_floor)) * b
+                                      stem_weights=stem_weights, floor=sdr_floor,
+                                      chunk=sdr_chunk)) * b
         energy = mix.pow(2).sum((-2, -1))[:, None]
         plays = (ref.pow(2).sum((-2, -1)) > 1e-5 * energy).double()
         rest = ((mix[:, None] - ref).pow(2).sum((-2, -1)) > 1e-5 * energy).double()
@@ -416,12 +433,13 @@ def log_fields(model: nn.Module) -> list[str]:
 @torch.no_grad()
 def evaluate(model: nn.Module, items: list[tuple[Tensor, Tensor]], device: torch.device,
              mrstft_weight: float, stem_weights: tuple[float, ...] | None = None,
-             sdr_floor: str = "mix") -> dict[str, float]:
+             sdr_floor: str = "mix", sdr_chunk: int | None = None) -> dict[str, float]:
     """Mean loss, SI-SNR of the output and of the noisy input over fixed (noisy, clean)
     batches (for a separator: :func:`evaluate_separation`, its loss weighted by
-    ``stem_weights`` and with the ``sdr_floor``)."""
+    ``stem_weights``, with the ``sdr_floor`` and per ``sdr_chunk`` samples)."""
     if is_separator(model):
-        return evaluate_separation(model, items, device, mrstft_weight, stem_weights, sdr_floor)
+        return evaluate_separation(model, items, device, mrstft_weight, stem_weights, sdr_floor,
+                                   sdr_chunk)
     was_training = model.training
     model.eval()
     loss = out_snr = in_snr = 0.0
@@ -505,6 +523,8 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
                          f"{cfg.batch_size}")
     valid = [_collate([valid_set[i] for i in range(j, min(j + cfg.batch_size, len(valid_set)))])
              for j in range(0, min(cfg.valid_items, len(valid_set)), cfg.batch_size)]
+    sdr_chunk = (round(cfg.sdr_chunk_seconds * model.config.sample_rate)
+                 if separator and cfg.sdr_chunk_seconds is not None else None)
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
                 else torch.autocast("cpu", enabled=False))
     bar = None
@@ -530,7 +550,8 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
                 est = model(noisy)
             if separator:  # (mix, stems)
                 loss = separation_loss(est.float(), clean, noisy, cfg.mrstft_weight,
-                                       stem_weights=cfg.stem_weights, floor=cfg.sdr_floor)
+                                       stem_weights=cfg.stem_weights, floor=cfg.sdr_floor,
+                                       chunk=sdr_chunk)
             else:
                 loss = denoise_loss(est.float(), clean, cfg.mrstft_weight)
             if not torch.isfinite(loss):
@@ -553,7 +574,7 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
                               "step": step, "config": dataclasses.asdict(cfg)}, ckpt_path)
             if step % cfg.valid_every == 0 or step == cfg.steps:
                 metrics = evaluate(model, valid, device, cfg.mrstft_weight, cfg.stem_weights,
-                                   cfg.sdr_floor)
+                                   cfg.sdr_floor, sdr_chunk)
                 row = {"step": step, "lr": lr_at(step - 1, cfg),
                        "train_loss": running / max(running_n, 1), **metrics,
                        "seconds": time.perf_counter() - t0}
@@ -633,7 +654,8 @@ def write_card(model: nn.Module, cfg: TrainConfig, out: Path, metrics: dict[str,
         f"{'−SDR per stem' if is_separator(model) else '−SI-SNR'}"
         + (" (stem weights " + ", ".join(f"{s} {w:g}" for s, w in zip(mcfg.stems, cfg.stem_weights))
            + ")" if cfg.stem_weights else "")
-        + (f" (SDR floor {cfg.sdr_floor!r})" if is_separator(model) else "")
+        + (f" (SDR floor {cfg.sdr_floor!r}" + (f", per {cfg.sdr_chunk_seconds:g} s chunk"
+           if cfg.sdr_chunk_seconds is not None else "") + ")" if is_separator(model) else "")
         + f" + {cfg.mrstft_weight:g} × MR-STFT, seed {cfg.seed}",
         f"- training data: {data_note or '(not recorded)'}",
         "",

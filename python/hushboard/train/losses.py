@@ -82,9 +82,22 @@ def sdr_loss(estimate: Tensor, reference: Tensor, eps: Tensor | float,
 SDR_FLOORS = ("mix", "fade")
 
 
+def _sdr_floor(reference: Tensor, mix: Tensor, silence_db: float, floor: str) -> Tensor:
+    """``separation_loss``'s ``eps`` per item and stem, ``(batch, stems)``: the mix's energy
+    ``silence_db`` down, shared by the stems, faded out by a playing stem's own energy for
+    ``floor="fade"``."""
+    eps = mix.pow(2).sum((-2, -1)) * 10 ** (silence_db / 10) / reference.shape[1] + 1e-8
+    eps = eps[:, None]
+    if floor == "fade":
+        energy = reference.detach().pow(2).sum((-2, -1))
+        eps = eps * (eps / (eps + energy)) ** 2 + 1e-3 * energy
+    return eps
+
+
 def separation_loss(estimate: Tensor, reference: Tensor, mix: Tensor,
                     mrstft_weight: float = 1.0, silence_db: float = -10.0,
-                    stem_weights: Sequence[float] | None = None, floor: str = "mix") -> Tensor:
+                    stem_weights: Sequence[float] | None = None, floor: str = "mix",
+                    chunk: int | None = None) -> Tensor:
     """The separator's training loss: per-stem negative SDR plus ``mrstft_weight`` times the
     multi-resolution STFT loss over all stems and channels. The SDR's ``eps`` is the mix's
     energy ``silence_db`` down, divided among the stems, so a stem that is silent in the
@@ -110,6 +123,14 @@ def separation_loss(estimate: Tensor, reference: Tensor, mix: Tensor,
     stems' SDR terms, to spend more of a shared trunk on the stems that lag; the MR-STFT term
     stays unweighted. ``None`` or equal weights: the plain mean.
 
+    ``chunk`` (samples) scores the SDR per chunk, as cSDR does (museval's 1 s windows), and
+    averages the chunks: the segment's ``T`` samples are cut into ``max(1, T // chunk)``
+    consecutive pieces of near-equal length (``torch.tensor_split``), each with its own floor
+    from its own mix and stem energies. A segment-wide SDR weighs a chunk by its error energy,
+    so a quiet passage counts for little however badly it is separated; per chunk, every
+    chunk counts the same in dB, as in the median of chunk SDRs that cSDR reports. ``None``
+    (the default): one SDR over the whole segment. The MR-STFT term is always segment-wide.
+
     Shape:
         estimate, reference ``(batch, stems, channels, time)``; mix ``(batch, channels, time)``.
     """
@@ -118,11 +139,8 @@ def separation_loss(estimate: Tensor, reference: Tensor, mix: Tensor,
                          f"{tuple(estimate.shape)} and {tuple(mix.shape)})")
     if floor not in SDR_FLOORS:
         raise ValueError(f"floor must be one of {SDR_FLOORS} (got {floor!r})")
-    eps = mix.pow(2).sum((-2, -1)) * 10 ** (silence_db / 10) / estimate.shape[1] + 1e-8
-    eps = eps[:, None]
-    if floor == "fade":
-        energy = reference.detach().pow(2).sum((-2, -1))
-        eps = eps * (eps / (eps + energy)) ** 2 + 1e-3 * energy
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+        raise ValueError(f"chunk must be a positive number of samples or None (got {chunk!r})")
     weights = None
     if stem_weights is not None:
         weights = torch.as_tensor(tuple(stem_weights), dtype=estimate.dtype,
@@ -131,7 +149,12 @@ def separation_loss(estimate: Tensor, reference: Tensor, mix: Tensor,
                 or not bool(torch.all(torch.isfinite(weights))):
             raise ValueError(f"stem_weights must be {estimate.shape[1]} positive finite numbers, "
                              f"one per stem (got {tuple(stem_weights)})")
-    loss = sdr_loss(estimate, reference, eps, weights)
+    pieces = 1 if chunk is None else max(1, estimate.shape[-1] // chunk)
+    loss = estimate.new_zeros(())
+    for est, ref, mx in zip(estimate.tensor_split(pieces, -1), reference.tensor_split(pieces, -1),
+                            mix.tensor_split(pieces, -1), strict=True):
+        loss = loss + sdr_loss(est, ref, _sdr_floor(ref, mx, silence_db, floor), weights)
+    loss = loss / pieces
     if mrstft_weight:
         t = estimate.shape[-1]
         loss = loss + mrstft_weight * mrstft_loss(estimate.reshape(-1, t),
