@@ -69,15 +69,18 @@ def test_losses():
         sdr_loss(ref, ref[..., :10], 1.0)
 
 
-def _floor_reference(estimate, reference, mix, floor):
-    """separation_loss without MR-STFT or weights, in float64 from its documented formula."""
+def _floor_reference(estimate, reference, mix, floor, weights=None):
+    """separation_loss without MR-STFT (and unchunked), in float64 from its documented
+    formula; ``weights``: one per stem."""
     est, ref, mx = (t.double() for t in (estimate, reference, mix))
     e = mx.pow(2).sum((-2, -1))[:, None] * 0.1 / ref.shape[1] + 1e-8
     energy = ref.pow(2).sum((-2, -1))
     if floor == "fade":
         e = e * (e / (e + energy)) ** 2 + 1e-3 * energy
     sdr = 10 * torch.log10((energy + e) / ((ref - est).pow(2).sum((-2, -1)) + e))
-    return -sdr.mean()
+    w = torch.ones(sdr.shape[1], dtype=torch.float64) if weights is None else \
+        torch.tensor(weights, dtype=torch.float64)
+    return -(sdr * w).sum() / (w.sum() * sdr.shape[0])
 
 
 def test_fading_floor_keeps_silence_and_lifts_the_cap():
@@ -124,20 +127,12 @@ def test_chunked_sdr_loss_against_float64_and_weighs_quiet_passages():
     mix = ref.sum(1)
     est = ref + 0.05 * torch.randn(ref.shape, generator=g)
     weights = (2.0, 1.0, 1.25, 1.5)
-    w = torch.tensor(weights, dtype=torch.float64)
     for floor in ("mix", "fade"):
         for chunk, bounds in ((1000, (0, 1103, 2206, 3309, 4411)), (3000, (0, 4411))):
             # float64 truth: near-equal consecutive pieces, each with its own floor
-            terms = []
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-                r, e, m = (t[..., a:b].double() for t in (ref, est, mix))
-                eps = m.pow(2).sum((-2, -1))[:, None] * 0.1 / 4 + 1e-8
-                energy = r.pow(2).sum((-2, -1))
-                if floor == "fade":
-                    eps = eps * (eps / (eps + energy)) ** 2 + 1e-3 * energy
-                sdr = 10 * torch.log10((energy + eps) / ((r - e).pow(2).sum((-2, -1)) + eps))
-                terms.append(-(sdr * w).sum() / (w.sum() * sdr.shape[0]))
-            truth = torch.stack(terms).mean()
+            truth = torch.stack([
+                _floor_reference(est[..., a:b], ref[..., a:b], mix[..., a:b], floor, weights)
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True)]).mean()
             got = separation_loss(est, ref, mix, 0.0, stem_weights=weights, floor=floor,
                                   chunk=chunk)
             torch.testing.assert_close(got.double(), truth, rtol=1e-5, atol=1e-5)

@@ -523,8 +523,8 @@ def train(cfg: TrainConfig, train_set: Any, valid_set: Any, out_dir: str | os.Pa
                          f"{cfg.batch_size}")
     valid = [_collate([valid_set[i] for i in range(j, min(j + cfg.batch_size, len(valid_set)))])
              for j in range(0, min(cfg.valid_items, len(valid_set)), cfg.batch_size)]
-    sdr_chunk = (round(cfg.sdr_chunk_seconds * model.config.sample_rate)
-                 if separator and cfg.sdr_chunk_seconds is not None else None)
+    sdr_chunk = (None if cfg.sdr_chunk_seconds is None  # set only for separators (TrainConfig)
+                 else round(cfg.sdr_chunk_seconds * model.config.sample_rate))
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
                 else torch.autocast("cpu", enabled=False))
     bar = None
