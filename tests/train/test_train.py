@@ -194,8 +194,9 @@ def test_init_weights_transfer(tmp_path):
     assert all(torch.equal(before[k], v) for k, v in dst.state_dict().items())
 
 
-def _grown_from_small(tmp_path, preset, rnn, seed, **bigger):
-    """A small BSRNN of ``preset`` (hidden 12, 2 layers; perturbed weights) saved to
+def _grown_from_small(tmp_path, preset, rnn, seed, src_frames=1, **bigger):
+    """A small BSRNN of ``preset`` (hidden 12, 2 layers, ``src_frames`` filter taps; perturbed
+    weights) saved to
     ``src.safetensors``, and a model with the ``bigger`` config fields initialised from it,
     checked to compute the small one's function through the kernels and the torch modules.
     Returns (base config, small model, grown model, init note, input)."""
@@ -206,7 +207,7 @@ def _grown_from_small(tmp_path, preset, rnn, seed, **bigger):
 
     torch.manual_seed(seed)
     base = dataclasses.replace(BSRNN_CONFIGS[preset], rnn=rnn, hidden_size=12, feature_dim=16,
-                               mask_hidden=8, num_layers=2)
+                               mask_hidden=8, num_layers=2, mask_frames=src_frames)
     src = BSRNN(base).eval()
     with torch.no_grad():
         for p in src.parameters():
@@ -296,3 +297,54 @@ def test_init_deepens(tmp_path, preset, rnn, hidden):
                 dataclasses.replace(base, num_layers=3, hidden_size=8)):
         note = init_weights(BSRNN(cfg), tmp_path / "src.safetensors")
         assert "deepening" not in note and "by transfer" in note
+
+
+@pytest.mark.parametrize("preset,src_frames,frames,more", [
+    ("bsrnn-music-44k-lite", 1, 2, {}),
+    ("bsrnn-speech-16k-lite", 2, 4, {}),
+    ("bsrnn-speech-16k-lite", 1, 3, {"num_layers": 3, "hidden_size": 17}),
+])
+def test_init_lengthens_filter(tmp_path, preset, src_frames, frames, more):
+    """A model's weights start one whose mask heads give a longer complex filter
+    (``mask_frames``; from a plain mask, or from a shorter filter; alone or with wider and
+    deeper RNNs) at exactly its function: the source's taps give the same masks, the new
+    (older) taps are zero, and they learn at once; a shorter destination is a plain transfer."""
+    import dataclasses
+
+    from hushboard.models import BSRNN
+    from hushboard.train.loop import init_weights
+
+    base, src, dst, note, x = _grown_from_small(tmp_path, preset, "lstm", 3,
+                                                src_frames=src_frames, mask_frames=frames,
+                                                **more)
+    assert (f"lengthening its complex filter from {src_frames} to {frames} frames (the new "
+            "taps at zero)") in note
+    assert ("deepening" in note) == bool(more)
+    src.use_kernels = dst.use_kernels = False
+    c = base.audio_channels
+    spec = torch.stft(x.reshape(-1, x.shape[-1]), base.n_fft, base.hop_length,
+                      window=src.window, return_complex=True)
+    spec = spec.reshape(-1, c, *spec.shape[-2:])
+    with torch.no_grad():
+        old, new = src.masks_of(spec), dst.masks_of(spec)
+    assert old.shape[-1] == src_frames and new.shape[-1] == frames
+    assert old.abs().amax() > 1e-2
+    torch.testing.assert_close(new[..., :src_frames], old, atol=1e-6, rtol=1e-5)
+    assert torch.count_nonzero(new[..., src_frames:]) == 0
+    # exactly the new taps' value rows are zero (per band, bins x channels x new taps x re/im),
+    # and they get a gradient at once: all but the imaginary parts at DC and Nyquist, which
+    # the inverse STFT of a real signal drops (no tap of a fresh model learns those either)
+    w2 = dst.masks[0].w2
+    zero = w2.detach().abs().sum(1) == 0
+    new_taps = frames - src_frames
+    assert int(zero.sum()) == sum(base.bands) * c * new_taps * 2
+    dst.train()
+    dst(x).square().mean().backward()
+    assert int((w2.grad[zero].abs().sum(1) == 0).sum()) == 2 * c * new_taps
+    # a shorter filter, or another change beside it: no growth (plain transfer)
+    for cfg in (dataclasses.replace(base, mask_frames=max(1, src_frames - 1)),
+                dataclasses.replace(base, mask_frames=frames, mask_hidden=9)):
+        if cfg.mask_frames == src_frames:
+            continue
+        note = init_weights(BSRNN(cfg), tmp_path / "src.safetensors")
+        assert "lengthening" not in note and "by transfer" in note

@@ -184,16 +184,16 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--arch", default=None, metavar="FIELD=VALUE,...",
                    help="change the preset's architecture, e.g. num_layers=6,hidden_size=96 "
                    "(any number, string or flag field of its config); with --init from the "
-                   "preset's weights, a BSRNN with more layers and/or wider RNNs starts at their "
-                   "exact function")
+                   "preset's weights, a BSRNN with more layers, wider RNNs and/or a longer "
+                   "complex filter (mask_frames) starts at their exact function")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--init", default=None, metavar="FILE",
                    help="start from these weights: a model.safetensors of the same preset (all "
                    "tensors), or of another config of the same model (tensors of matching name "
                    "and shape are transferred, e.g. BSRNN 16 kHz dual-path layers into 48 kHz; "
-                   "a BSRNN that differs only in a larger hidden_size and/or num_layers "
-                   "starts at the smaller one's exact function, its new RNN units and layers "
-                   "learning from there)")
+                   "a BSRNN that differs only in a larger hidden_size, num_layers and/or "
+                   "mask_frames starts at the smaller one's exact function, its new RNN units, "
+                   "layers and filter taps learning from there)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)

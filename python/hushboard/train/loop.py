@@ -196,8 +196,8 @@ def init_weights(model: nn.Module, path: str | os.PathLike) -> str:
     (e.g. a 16 kHz BSRNN into a 48 kHz one of equal width): the tensors whose name and shape
     match are copied (transfer; for BSRNN the dual-path layers) and the rest keep their fresh
     initialisation; a ``ValueError`` if nothing matches. A BSRNN that differs only in wider
-    RNNs (``hidden_size``) and/or more dual-path layers (``num_layers``) starts at the smaller
-    one's exact function (``_grow_bsrnn``).
+    RNNs (``hidden_size``), more dual-path layers (``num_layers``) and/or a longer complex
+    filter (``mask_frames``) starts at the smaller one's exact function (``_grow_bsrnn``).
 
     Returns:
         A one-line note of what was loaded, for the model card.
@@ -238,6 +238,9 @@ def init_weights(model: nn.Module, path: str | os.PathLike) -> str:
         if model.config.num_layers != src_cfg.num_layers:
             how.append(f"deepening it from {src_cfg.num_layers} to {model.config.num_layers} "
                        f"dual-path layers (the new ones last, as identities)")
+        if model.config.mask_frames != src_cfg.mask_frames:
+            how.append(f"lengthening its complex filter from {src_cfg.mask_frames} to "
+                       f"{model.config.mask_frames} frames (the new taps at zero)")
         return (f"initialised from `{src}` by {' and '.join(how)} (the same function at step "
                 f"0; {len(match)} of {len(own)} tensors from the source)")
     return (f"initialised from `{src}` by transfer: {len(match)} of {len(own)} tensors "
@@ -267,22 +270,31 @@ def _heads_by_stem(tensors: dict[str, Tensor], src_cfg: Any, dst_cfg: Any) -> di
 
 def _grow_bsrnn(tensors: dict[str, Tensor], src_cfg: Any, dst_cfg: Any,
                 own: dict[str, Tensor]) -> dict[str, Tensor] | None:
-    """A BSRNN grown (wider RNNs, ``hidden_size`` H to H' >= H, and/or more dual-path layers,
-    ``num_layers`` L to L' >= L; everything else equal) so that it computes exactly the smaller
-    one's function at step 0. Wider RNNs: ``_grow_rnn_hidden``. More layers: layers 0 to L - 1
-    are the source's, and the new ones come last, each an identity at first (its two residual
-    branches' output layers, ``time_fc`` and ``band_fc``, are zero, weights and biases, as in
-    zero-initialised residual branches), with fresh norms and RNNs that learn once those output
-    layers move off zero, after the first step. None when the configs differ in anything else,
-    or the destination is smaller (the plain transfer by name and shape then applies)."""
+    """A BSRNN grown (wider RNNs, ``hidden_size`` H to H' >= H, more dual-path layers,
+    ``num_layers`` L to L' >= L, and/or a longer complex filter, ``mask_frames`` k to k' >= k;
+    everything else equal) so that it computes exactly the smaller one's function at step 0.
+    Wider RNNs: ``_grow_rnn_hidden``. More layers: layers 0 to L - 1 are the source's, and the
+    new ones come last, each an identity at first (its two residual branches' output layers,
+    ``time_fc`` and ``band_fc``, are zero, weights and biases, as in zero-initialised residual
+    branches), with fresh norms and RNNs that learn once those output layers move off zero,
+    after the first step. Longer filter: ``_grow_mask_frames``. None when the configs differ in
+    anything else, or the destination is smaller (the plain transfer by name and shape then
+    applies)."""
     if type(src_cfg) is not type(dst_cfg):
         return None
     h0, h1 = getattr(src_cfg, "hidden_size", None), getattr(dst_cfg, "hidden_size", None)
     l0, l1 = getattr(src_cfg, "num_layers", None), getattr(dst_cfg, "num_layers", None)
-    if (not all(isinstance(v, int) for v in (h0, h1, l0, l1)) or h1 < h0 or l1 < l0
-            or (h1, l1) == (h0, l0) or getattr(dst_cfg, "rnn", None) not in ("lstm", "gru")
-            or dataclasses.replace(src_cfg, hidden_size=h1, num_layers=l1) != dst_cfg):
+    k0, k1 = getattr(src_cfg, "mask_frames", None), getattr(dst_cfg, "mask_frames", None)
+    if (not all(isinstance(v, int) for v in (h0, h1, l0, l1, k0, k1)) or h1 < h0 or l1 < l0
+            or k1 < k0 or (h1, l1, k1) == (h0, l0, k0)
+            or getattr(dst_cfg, "rnn", None) not in ("lstm", "gru")
+            or dataclasses.replace(src_cfg, hidden_size=h1, num_layers=l1,
+                                   mask_frames=k1) != dst_cfg):
         return None
+    if k1 > k0:
+        tensors = _grow_mask_frames(tensors, src_cfg, k1, own)
+        if tensors is None:
+            return None
     if h1 > h0:
         out = _grow_rnn_hidden(tensors, h0, h1, 4 if dst_cfg.rnn == "lstm" else 3, own)
         if out is None:
@@ -298,6 +310,38 @@ def _grow_bsrnn(tensors: dict[str, Tensor], src_cfg: Any, dst_cfg: Any,
         if "_fc." in k:
             new.zero_()
         out[k] = new
+    return out
+
+
+def _grow_mask_frames(tensors: dict[str, Tensor], src_cfg: Any, k1: int,
+                      own: dict[str, Tensor]) -> dict[str, Tensor] | None:
+    """The source's tensors for a BSRNN whose mask heads give a longer complex filter
+    (``mask_frames`` k0 = ``src_cfg.mask_frames`` to k1 > k0 taps; k0 = 1 is a plain complex
+    mask), so that it computes exactly the source's function at step 0: in each head's second
+    layer (``w2``, ``b2``; per band its value rows, then its gate rows, each ordered bin,
+    channel, tap, real/imaginary) the source's taps keep their rows, the new (older) taps'
+    value rows are zero, weights and bias, so they add nothing, and their gate rows are copies
+    of the oldest source tap's, so that their values learn at once from a working gate. The
+    rest of the source's tensors pass unchanged. None for a head tensor of unexpected shape."""
+    k0 = src_cfg.mask_frames
+    widths = [w * src_cfg.audio_channels for w in src_cfg.bands]  # (bin, channel) rows per band
+    out = dict(tensors)
+    for name, v in tensors.items():
+        head, _, leaf = name.rpartition(".")
+        if not head.startswith("masks.") or leaf not in ("w2", "b2") or name not in own:
+            continue
+        if v.shape[0] != 2 * sum(widths) * k0 * 2 or own[name].shape[0] != v.shape[0] * k1 // k0:
+            return None
+        tail = tuple(v.shape[1:])
+        pieces = []
+        for band in v.split([2 * r * k0 * 2 for r in widths]):
+            # (value/gate, bin x channel, tap, re/im, ...)
+            old = band.reshape(2, -1, k0, 2, *tail)
+            new = old.new_zeros(2, old.shape[1], k1, 2, *tail)
+            new[:, :, :k0] = old
+            new[1, :, k0:] = old[1, :, k0 - 1:k0]
+            pieces.append(new.reshape(-1, *tail))
+        out[name] = torch.cat(pieces)
     return out
 
 
