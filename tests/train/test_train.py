@@ -196,9 +196,9 @@ def test_init_weights_transfer(tmp_path):
 
 def _grown_from_small(tmp_path, preset, rnn, seed, src_frames=1, **bigger):
     """A small BSRNN of ``preset`` (hidden 12, 2 layers, ``src_frames`` filter taps; perturbed
-    weights) saved to
-    ``src.safetensors``, and a model with the ``bigger`` config fields initialised from it,
-    checked to compute the small one's function through the kernels and the torch modules.
+    weights) saved to ``src.safetensors``, and a model with the ``bigger`` config fields
+    initialised from it, checked to compute the small one's function through the kernels and
+    the torch modules.
     Returns (base config, small model, grown model, init note, input)."""
     import dataclasses
 
@@ -322,8 +322,7 @@ def test_init_lengthens_filter(tmp_path, preset, src_frames, frames, more):
     assert ("deepening" in note) == bool(more)
     src.use_kernels = dst.use_kernels = False
     c = base.audio_channels
-    spec = torch.stft(x.reshape(-1, x.shape[-1]), base.n_fft, base.hop_length,
-                      window=src.window, return_complex=True)
+    spec = src._stft(x.reshape(-1, x.shape[-1]))
     spec = spec.reshape(-1, c, *spec.shape[-2:])
     with torch.no_grad():
         old, new = src.masks_of(spec), dst.masks_of(spec)

@@ -324,17 +324,17 @@ def _grow_mask_frames(tensors: dict[str, Tensor], src_cfg: Any, k1: int,
     of the oldest source tap's, so that their values learn at once from a working gate. The
     rest of the source's tensors pass unchanged. None for a head tensor of unexpected shape."""
     k0 = src_cfg.mask_frames
-    widths = [w * src_cfg.audio_channels for w in src_cfg.bands]  # (bin, channel) rows per band
+    rows = [2 * d for d in src_cfg.band_out_dims]  # per band: value rows, then gate rows
     out = dict(tensors)
     for name, v in tensors.items():
         head, _, leaf = name.rpartition(".")
         if not head.startswith("masks.") or leaf not in ("w2", "b2") or name not in own:
             continue
-        if v.shape[0] != 2 * sum(widths) * k0 * 2 or own[name].shape[0] != v.shape[0] * k1 // k0:
+        if v.shape[0] != sum(rows) or own[name].shape[0] != v.shape[0] * k1 // k0:
             return None
         tail = tuple(v.shape[1:])
         pieces = []
-        for band in v.split([2 * r * k0 * 2 for r in widths]):
+        for band in v.split(rows):
             # (value/gate, bin x channel, tap, re/im, ...)
             old = band.reshape(2, -1, k0, 2, *tail)
             new = old.new_zeros(2, old.shape[1], k1, 2, *tail)
