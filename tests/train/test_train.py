@@ -125,6 +125,32 @@ def test_resume_equals_uninterrupted_run(tmp_path):
         train(cfg, data, data, tmp_path / "c", resume=True, progress=False)
 
 
+def test_resume_with_fewer_steps_recomputes_the_schedule(tmp_path):
+    """--resume --steps N (N smaller than the run began with) anneals over the new N steps."""
+    import dataclasses
+
+    data = Tones(6, 0.5, seed=2)
+    cfg = _cfg(model="dccrn-lite", steps=12, valid_every=3, checkpoint_every=3, warmup_steps=1)
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_3(row):
+        if row["step"] == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train(cfg, data, data, tmp_path, progress=False, on_log=stop_at_3)
+    short = dataclasses.replace(cfg, steps=6)
+    assert train(short, data, data, tmp_path, resume=True, progress=False)["step"] == 6
+    with open(tmp_path / "log.csv") as fh:
+        lrs = {int(r["step"]): float(r["lr"]) for r in csv.DictReader(fh)}
+    assert sorted(lrs) == [3, 6]
+    assert lrs[3] == pytest.approx(lr_at(2, cfg))
+    assert lrs[6] == pytest.approx(lr_at(5, short))
+    assert lr_at(5, short) < lr_at(5, cfg)  # the shorter schedule is further down its cosine
+
+
 def test_init_from_weights(tmp_path):
     data = Tones(4, 0.5, seed=4)
     first = train(_cfg(steps=2, valid_every=2, checkpoint_every=2), data, data, tmp_path / "a",

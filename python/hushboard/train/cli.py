@@ -187,7 +187,11 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
                    "preset's weights, a BSRNN with more layers, wider RNNs and/or a longer "
                    "complex filter (mask_frames) starts at their exact function")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its checkpoint (model, optimizer, "
+                   "step); the schedule is recomputed from this command's --steps and --lr, "
+                   "so a larger --steps restarts the cosine higher and a smaller one steps it "
+                   "down and ends sooner")
     p.add_argument("--init", default=None, metavar="FILE",
                    help="start from these weights: a model.safetensors of the same preset (all "
                    "tensors), or of another config of the same model (tensors of matching name "
