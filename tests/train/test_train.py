@@ -101,20 +101,22 @@ def test_tiny_run_lowers_loss_and_exports(tmp_path):
         train(_cfg(), data, data, tmp_path, progress=False)
 
 
+class _Stop(Exception):
+    """Interrupts a run from its log callback, as a killed process would."""
+
+
+def _stop_at_3(row):
+    if row["step"] == 3:
+        raise _Stop
+
+
 def test_resume_equals_uninterrupted_run(tmp_path):
     data = Tones(6, 0.5, seed=2)
     cfg = _cfg(model="dccrn-lite", steps=6, valid_every=3, checkpoint_every=3)
     straight = train(cfg, data, data, tmp_path / "a", progress=False)
 
-    class Stop(Exception):
-        pass
-
-    def stop_at_3(row):
-        if row["step"] == 3:
-            raise Stop
-
-    with pytest.raises(Stop):
-        train(cfg, data, data, tmp_path / "b", progress=False, on_log=stop_at_3)
+    with pytest.raises(_Stop):
+        train(cfg, data, data, tmp_path / "b", progress=False, on_log=_stop_at_3)
     resumed = train(cfg, data, data, tmp_path / "b", resume=True, progress=False)
     assert resumed["step"] == 6
     from safetensors.torch import load_file
@@ -132,15 +134,8 @@ def test_resume_with_fewer_steps_recomputes_the_schedule(tmp_path):
     data = Tones(6, 0.5, seed=2)
     cfg = _cfg(model="dccrn-lite", steps=12, valid_every=3, checkpoint_every=3, warmup_steps=1)
 
-    class Stop(Exception):
-        pass
-
-    def stop_at_3(row):
-        if row["step"] == 3:
-            raise Stop
-
-    with pytest.raises(Stop):
-        train(cfg, data, data, tmp_path, progress=False, on_log=stop_at_3)
+    with pytest.raises(_Stop):
+        train(cfg, data, data, tmp_path, progress=False, on_log=_stop_at_3)
     short = dataclasses.replace(cfg, steps=6)
     assert train(short, data, data, tmp_path, resume=True, progress=False)["step"] == 6
     with open(tmp_path / "log.csv") as fh:
