@@ -4,6 +4,7 @@ engine runs, and a resumed run equal to an uninterrupted one."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 
 import numpy as np
 import pytest
@@ -129,8 +130,6 @@ def test_resume_equals_uninterrupted_run(tmp_path):
 
 def test_resume_with_fewer_steps_recomputes_the_schedule(tmp_path):
     """--resume --steps N (N smaller than the run began with) anneals over the new N steps."""
-    import dataclasses
-
     data = Tones(6, 0.5, seed=2)
     cfg = _cfg(model="dccrn-lite", steps=12, valid_every=3, checkpoint_every=3, warmup_steps=1)
 
