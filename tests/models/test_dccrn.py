@@ -529,3 +529,20 @@ def test_config_names_and_dicts():
         DCCRNConfig.from_dict({**d, "layers_extra": 1})
     # the odd rnn_units is fine for a real LSTM
     assert DCCRNConfig(**{**SMALL.to_dict(), "rnn": "real", "rnn_units": 31}).rnn_units == 31
+
+
+@pytest.mark.parametrize("rnn", ["complex", "real"])
+def test_flip_polarity_negates_the_output_exactly(rnn):
+    torch.manual_seed(3)
+    model = DCCRN(DCCRNConfig(**{**SMALL.to_dict(), "rnn": rnn})).eval()
+    x = torch.from_numpy(noise(2, 1601, seed=4))
+    with torch.no_grad():
+        y = model(x)
+        frame = torch.randn(2, SMALL.n_fft // 2 + 1, dtype=torch.complex64)
+        f_out, _ = model.step(frame)
+        model.flip_polarity()
+        assert rel_err(model(x), -y) < 1e-6
+        assert rel_err(torch.view_as_real(model.step(frame)[0]),
+                       -torch.view_as_real(f_out)) < 1e-6
+        model.flip_polarity()  # twice is the original model
+        assert rel_err(model(x), y) < 1e-6

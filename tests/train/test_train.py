@@ -367,3 +367,31 @@ def test_init_lengthens_filter(tmp_path, preset, src_frames, frames, more):
             continue
         note = init_weights(BSRNN(cfg), tmp_path / "src.safetensors")
         assert "lengthening" not in note and "by transfer" in note
+
+
+def test_fix_polarity_turns_an_inverted_denoiser_right_side_up():
+    from hushboard.models import DCCRN
+    from hushboard.train.loop import fix_polarity
+
+    torch.manual_seed(0)
+    model = DCCRN("dccrn-lite").train()
+    noisy = torch.randn(2, 4000) * 0.1
+    with torch.no_grad():
+        y = model.eval()(noisy)
+    model.train()
+    dev = torch.device("cpu")
+    # a reference the output matches: nothing to fix, the model and its mode are untouched
+    assert not fix_polarity(model, [(noisy, y.clone())], dev) and model.training
+    with torch.no_grad():
+        torch.testing.assert_close(model.eval()(noisy), y)
+    # a reference of the other sign: the output is flipped, exactly
+    assert fix_polarity(model, [(noisy[:1], -y[:1]), (noisy[1:], -y[1:])], dev)
+    with torch.no_grad():
+        torch.testing.assert_close(model.eval()(noisy), -y, rtol=1e-5, atol=1e-7)
+    # a model without flip_polarity (BSRNN) is left alone
+    from hushboard.models import BSRNN
+
+    bsrnn = BSRNN("bsrnn-speech-16k-lite").eval()
+    x = torch.randn(1, 4000) * 0.1
+    with torch.no_grad():
+        assert not fix_polarity(bsrnn, [(x, -bsrnn(x))], dev)

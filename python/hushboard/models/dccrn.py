@@ -312,6 +312,17 @@ class DCCRN(nn.Module):
         y = self._istft(self.apply_mask(spec, self.mask(spec)), x.shape[-1])
         return y[0] if one_d else y
 
+    @torch.no_grad()
+    def flip_polarity(self) -> None:
+        """Negate the model's output, exactly: the last decoder layer's weights and biases change
+        sign, so its mask ``M`` becomes ``-M``, which in mask mode E has the same magnitude and a
+        phase turned by pi, and the enhanced signal becomes ``-y``. SI-SNR (the training loss)
+        cannot see the sign, so a DCCRN trained from scratch may end with its output inverted;
+        the training loop calls this when the output is anti-correlated with the clean speech
+        (``hushboard.train.loop.fix_polarity``)."""
+        for p in self.decoder[-1].conv.parameters():
+            p.neg_()
+
     # ---- one frame at a time --------------------------------------------------------------------
     def step(self, frame: Tensor, state: dict[str, Any] | None = None
              ) -> tuple[Tensor, dict[str, Any]]:
